@@ -1,0 +1,113 @@
+// The typed IPC protocol between the server and a runner child process.
+// It is the only boundary to native inference code: no node-llama-cpp type crosses it, so another
+// engine driver can sit behind it unchanged. Bump the version on any incompatible change.
+export const RUNNER_PROTOCOL_VERSION = 1;
+
+export interface LoadParams {
+  /** Absolute path of the GGUF weights. */
+  modelPath: string;
+  /** LoRA adapters applied to the context. */
+  adapters: { path: string; scale: number }[];
+  /** Context size per sequence (Ollama's num_ctx). */
+  contextSize: number;
+  /** Logical batch size (num_batch). */
+  batchSize: number;
+  /** Parallel sequences (OLLAMA_NUM_PARALLEL). */
+  parallel: number;
+  /** CPU threads for llama.cpp, always explicit. */
+  threads: number;
+  useMmap?: boolean;
+}
+
+export interface LoadedInfo {
+  /** Real per-sequence context size after the engine's rounding. */
+  contextSize: number;
+  /** Model training context. */
+  trainContextSize: number;
+  /** Bytes of RAM the model and its context use. */
+  memoryBytes: number;
+  /** Bytes in GPU memory (0 on CPU). */
+  vramBytes: number;
+  /** Text of the BOS / EOS tokens (for chat templates), "" when absent. */
+  bosText: string;
+  eosText: string;
+  /** Whether the tokenizer prepends BOS. */
+  addBos: boolean;
+}
+
+export interface SamplingOptions {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  /** Always set: the server picks a random seed when the request has none. */
+  seed: number;
+  repeatPenalty: number;
+  /** 0 disables the penalty window. */
+  repeatLastN: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+}
+
+export type GrammarSpec = { kind: "json" } | { kind: "schema"; schema: Record<string, unknown> };
+
+export interface GenerateParams {
+  /** Fully rendered prompt; special-token text in it is parsed as special tokens. BOS is added by the runner when the model wants it. */
+  prompt: string;
+  /** Maximum tokens to generate; a negative value means no limit other than the context. */
+  maxTokens: number;
+  /** Stop strings; generation ends before them and they are not returned. */
+  stop: string[];
+  sampling: SamplingOptions;
+  grammar?: GrammarSpec;
+  /** Tokens kept at the start when the context overflows. */
+  numKeep: number;
+  /** Allow context shifting when the window fills; false stops with "length". */
+  shift: boolean;
+  /** Return the tokenization of prompt + response in the done stats (Ollama's `context`). */
+  returnContext: boolean;
+}
+
+export type DoneReason = "stop" | "length";
+
+export interface GenerateStats {
+  doneReason: DoneReason;
+  promptTokens: number;
+  promptEvalNs: number;
+  evalTokens: number;
+  evalNs: number;
+  context?: number[];
+}
+
+export interface EmbedParams {
+  inputs: string[];
+  /** Cut inputs to the context instead of failing. */
+  truncate: boolean;
+}
+
+export interface EmbedResult {
+  /** Raw (unnormalised) vectors, one per input, in order. */
+  embeddings: number[][];
+  promptTokens: number;
+}
+
+/** Server -> runner. */
+export type RunnerRequest =
+  | { op: "load"; id: number; version: number; params: LoadParams }
+  | { op: "generate"; id: number; params: GenerateParams }
+  | { op: "tokenize"; id: number; text: string }
+  | { op: "detokenize"; id: number; tokens: number[] }
+  | { op: "embed"; id: number; params: EmbedParams }
+  | { op: "cancel"; id: number }
+  | { op: "unload"; id: number };
+
+/** Runner -> server. `token` and `done` belong to a generate request; `result`/`error` end any request. */
+export type RunnerEvent =
+  | { ev: "token"; id: number; text: string }
+  | { ev: "done"; id: number; stats: GenerateStats }
+  | { ev: "result"; id: number; value: unknown }
+  | { ev: "error"; id: number; message: string; status?: number };
+
+/** The message every request fails with when the runner process dies (Ollama's wording). */
+export const RUNNER_STOPPED_MESSAGE =
+  "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details";
