@@ -54,7 +54,7 @@ export type GrammarSpec = { kind: "json" } | { kind: "schema"; schema: Record<st
 export interface GenerateParams {
   /** Fully rendered prompt; special-token text in it is parsed as special tokens. BOS is added by the runner when the model wants it. */
   prompt: string;
-  /** Maximum tokens to generate; a negative value means no limit other than the context. */
+  /** Maximum tokens to generate; 0 or a negative value means no limit other than the context (as Ollama's runner). */
   maxTokens: number;
   /** Stop strings; generation ends before them and they are not returned. */
   stop: string[];

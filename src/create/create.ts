@@ -1,0 +1,174 @@
+// POST /api/create (JSON form): builds a model's layers from GGUF blobs or an existing model, plus
+// template, system, license, parameters and messages layers, then writes config and manifest.
+// Everything is validated before the first status is reported, so bad input is a plain 400.
+import { createHash } from "node:crypto";
+import { badRequest, notFound } from "../api/errors.js";
+import type { CreateRequest, Message } from "../api/requests.js";
+import { GgufError, readGguf, type GgufFile } from "../gguf/reader.js";
+import { architecture, fileTypeName, humanNumber, parameterCount } from "../gguf/info.js";
+import { parseTemplate, TemplateError } from "../prompt/template.js";
+import { goJson } from "../store/gojson.js";
+import { buildManifest, CONFIG_MEDIA_TYPE, MEDIA_TYPE, type Layer } from "../store/manifest.js";
+import { readModel, type ModelConfig } from "../store/model.js";
+import { parseModelName } from "../store/name.js";
+import type { ModelStore } from "../store/store.js";
+
+export interface Progress {
+  status: string;
+}
+
+const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
+
+function isCleanRelativePath(p: string): boolean {
+  if (p === "" || p.startsWith("/") || p.startsWith("\\") || /^[A-Za-z]:/.test(p)) return false;
+  return !p.split(/[\\/]/).some((seg) => seg === ".." || seg === "");
+}
+
+/** Checks done before any work: names, file paths, digests. */
+function validate(req: CreateRequest, model: string) {
+  for (const [file, digest] of [...Object.entries(req.files ?? {}), ...Object.entries(req.adapters ?? {})]) {
+    if (!isCleanRelativePath(file)) throw badRequest("file path must be relative");
+    if (!digest || !DIGEST.test(digest)) throw badRequest("invalid digest format");
+  }
+  if (!parseModelName(model)) throw badRequest("invalid model name");
+}
+
+function goMessage(m: Message) {
+  return { role: m.role, content: m.content ?? "" };
+}
+
+/** A GGUF file's layer media type: adapters and projectors are layers of their own kind. */
+function ggufMediaType(f: GgufFile): string {
+  if (f.metadata.get("general.type")?.value === "adapter") return MEDIA_TYPE.adapter;
+  if (architecture(f) === "clip") return MEDIA_TYPE.projector;
+  return MEDIA_TYPE.model;
+}
+
+async function readBlobGguf(store: ModelStore, file: string, digest: string): Promise<GgufFile> {
+  if (!(await store.hasBlob(digest))) throw badRequest(`blob ${digest} for file "${file}" not found; upload it with POST /api/blobs/${digest}`);
+  const path = store.blobPath(digest);
+  try {
+    return await readGguf(path);
+  } catch (e) {
+    if (e instanceof GgufError) {
+      if (!file.toLowerCase().endsWith(".gguf") && /not a GGUF/i.test(e.message)) throw badRequest("unknown type");
+      throw badRequest(`supplied file was not in GGUF format: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+export async function createModel(store: ModelStore, req: CreateRequest & { model: string }): Promise<Progress[]> {
+  validate(req, req.model);
+  const name = parseModelName(req.model)!;
+  const statuses: Progress[] = [];
+  const say = (status: string) => statuses.push({ status });
+  const files = Object.entries(req.files ?? {});
+  if (!req.from && files.length === 0) throw badRequest("neither 'from' or 'files' was specified");
+  if (req.quantize) throw badRequest(`quantization is not supported yet (requested ${req.quantize})`);
+
+  let layers: Layer[] = [];
+  let config: ModelConfig = {};
+  let params: Record<string, unknown> = {};
+  let messages: Message[] = [];
+
+  if (req.from && files.length === 0) {
+    const fromName = parseModelName(req.from);
+    if (!fromName) throw badRequest("invalid model name");
+    const base = await readModel(store, fromName);
+    if (!base) throw notFound(`model "${req.from}" not found, try pulling it first`);
+    config = { ...base.config };
+    params = { ...base.params };
+    messages = base.messages;
+    for (const l of base.stored.manifest.layers) {
+      // Inherited params and messages are merged or replaced below.
+      if (l.mediaType === MEDIA_TYPE.params || l.mediaType === MEDIA_TYPE.messages) continue;
+      layers.push({ ...l, from: l.mediaType === MEDIA_TYPE.model ? base.shortName : l.from });
+      say(`using existing layer ${l.digest}`);
+    }
+  } else {
+    const ggufs: { file: string; digest: string; gguf: GgufFile }[] = [];
+    for (const [file, digest] of files) {
+      if (file.toLowerCase().endsWith(".safetensors") || file.toLowerCase().endsWith(".json")) {
+        throw badRequest("importing safetensors models is not supported yet; convert the model to GGUF first");
+      }
+      ggufs.push({ file, digest: digest.replace("-", ":"), gguf: await readBlobGguf(store, file, digest) });
+    }
+    const adapterGgufs: { digest: string; gguf: GgufFile }[] = [];
+    for (const [file, digest] of Object.entries(req.adapters ?? {})) {
+      adapterGgufs.push({ digest: digest.replace("-", ":"), gguf: await readBlobGguf(store, file, digest) });
+    }
+    if (adapterGgufs.length > 1) throw badRequest("only one adapter is currently supported");
+    say("parsing GGUF");
+    for (const { digest, gguf } of ggufs) {
+      const mediaType = ggufMediaType(gguf);
+      layers.push({ mediaType, digest, size: gguf.fileSize });
+      if (mediaType === MEDIA_TYPE.model) {
+        const arch = architecture(gguf);
+        config = {
+          model_format: "gguf",
+          model_family: arch,
+          model_families: [arch],
+          model_type: humanNumber(parameterCount(gguf)),
+          file_type: fileTypeName(gguf),
+        };
+      }
+    }
+    for (const { digest, gguf } of adapterGgufs) layers.push({ mediaType: MEDIA_TYPE.adapter, digest, size: gguf.fileSize });
+    if (!layers.some((l) => l.mediaType === MEDIA_TYPE.model)) throw badRequest("no model weights found: the files hold no GGUF model");
+    for (const l of layers) say(`using existing layer ${l.digest}`);
+  }
+
+  const replaceLayer = async (mediaType: string, data: string) => {
+    layers = layers.filter((l) => l.mediaType !== mediaType);
+    layers.push(await newLayer(store, mediaType, data, say));
+  };
+  if (req.template) {
+    try {
+      parseTemplate(req.template);
+    } catch (e) {
+      if (e instanceof TemplateError) throw badRequest(`template error: ${e.message}`);
+      throw e;
+    }
+    layers = layers.filter((l) => l.mediaType !== MEDIA_TYPE.prompt);
+    await replaceLayer(MEDIA_TYPE.template, req.template);
+  }
+  if (req.system) await replaceLayer(MEDIA_TYPE.system, req.system);
+  for (const license of req.license ?? []) layers.push(await newLayer(store, MEDIA_TYPE.license, license, say));
+  params = { ...params, ...(req.parameters ?? {}) };
+  if (Object.keys(params).length > 0) layers.push(await newLayer(store, MEDIA_TYPE.params, goJson(params, { sortKeys: true }) + "\n", say));
+  if (req.messages?.length) messages = req.messages;
+  if (messages.length > 0) layers.push(await newLayer(store, MEDIA_TYPE.messages, goJson(messages.map(goMessage)) + "\n", say));
+
+  const configBlob = goJson({ ...orderedConfig(config), architecture: "amd64", os: "linux" }) + "\n";
+  const configLayer = await store.writeBlob(configBlob);
+  say("writing manifest");
+  await store.writeManifest(name, buildManifest({ mediaType: CONFIG_MEDIA_TYPE, ...configLayer }, layers));
+  say("success");
+  return statuses;
+}
+
+/** Go ConfigV2 key order, omitting empty optional fields. */
+function orderedConfig(c: ModelConfig) {
+  return {
+    model_format: c.model_format ?? "",
+    model_family: c.model_family ?? "",
+    model_families: c.model_families ?? null,
+    model_type: c.model_type ?? "",
+    file_type: c.file_type ?? "",
+    renderer: c.renderer || undefined,
+    parser: c.parser || undefined,
+    requires: c.requires || undefined,
+    capabilities: c.capabilities?.length ? c.capabilities : undefined,
+    context_length: c.context_length || undefined,
+    embedding_length: c.embedding_length || undefined,
+  };
+}
+
+async function newLayer(store: ModelStore, mediaType: string, data: string, say: (s: string) => void): Promise<Layer> {
+  const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+  const existed = await store.hasBlob(digest);
+  await store.writeBlob(data);
+  say(`${existed ? "using existing" : "creating new"} layer ${digest}`);
+  return { mediaType, digest, size: Buffer.byteLength(data) };
+}

@@ -1,0 +1,391 @@
+// The node-llama-cpp driver: the only module in corral that imports node-llama-cpp. It runs inside
+// the runner child process and turns protocol parameters into llama.cpp calls, Ollama's way.
+import {
+  getLlama,
+  LlamaCompletion,
+  LlamaLogLevel,
+  LlamaVocabularyType,
+  TokenBias,
+  type Llama,
+  type LlamaContext,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type {
+  EmbedParams,
+  EmbedResult,
+  GenerateParams,
+  GenerateStats,
+  GrammarSpec,
+  LoadedInfo,
+  LoadParams,
+  SamplingOptions,
+} from "./protocol.js";
+
+/** An error the runner reports with an HTTP status (others become 500). */
+export class EngineError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const PROMPT_TOO_LONG =
+  "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";
+export const INPUT_TOO_LONG = "the input length exceeds the context length";
+
+const SCHEMA_CACHE_MAX = 32;
+
+/** One context sequence with its completion driver; LlamaCompletion reuses the KV prefix it holds. */
+type Slot = LlamaCompletion;
+
+export class Engine {
+  private readonly free: Slot[];
+  private readonly waiters: ((slot: Slot) => void)[] = [];
+  private readonly schemaGrammars = new Map<string, Promise<LlamaGrammar>>();
+  private embedding?: Promise<LlamaEmbeddingContext>;
+  /** The token LlamaCompletion prepends to every input, or null. */
+  private readonly bos: Token | null;
+  readonly info: LoadedInfo;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly params: LoadParams,
+  ) {
+    this.free = Array.from({ length: params.parallel }, () => new LlamaCompletion({ contextSequence: context.getSequence() }));
+    // Mirrors node-llama-cpp's resolveBeginningTokenToPrepend (not exported): LlamaCompletion
+    // prepends this token to token input itself, so our own tokens must not start with it.
+    const t = model.tokens;
+    const vt = model.vocabularyType;
+    this.bos =
+      vt === LlamaVocabularyType.rwkv || vt === LlamaVocabularyType.ugm
+        ? null
+        : vt === LlamaVocabularyType.wpm || t.shouldPrependBosToken
+          ? t.bos
+          : null;
+    const text = (tok: Token | null) => (tok == null ? "" : model.detokenize([tok], true));
+    this.info = {
+      contextSize: context.contextSize,
+      trainContextSize: model.trainContextSize,
+      memoryBytes: model.size + context.memoryUsage.ram,
+      vramBytes: model.memoryUsage.vram + context.memoryUsage.vram,
+      bosText: text(t.bos),
+      eosText: text(t.eos),
+      addBos: this.bos != null,
+    };
+  }
+
+  static async load(params: LoadParams, debug = false): Promise<Engine> {
+    const threads = Math.max(1, Math.floor(params.threads));
+    const llama = await getLlama({
+      gpu: "auto",
+      build: "never",
+      // Explicit: node-llama-cpp defaults to max(cores, 4), and oversubscription stalls ggml's spin-waiting pool.
+      maxThreads: threads,
+      logLevel: debug ? LlamaLogLevel.debug : LlamaLogLevel.warn,
+      // stdout of the child is not ours to fill; the parent decides what to do with stderr.
+      logger: (level, message) => process.stderr.write(`[llama ${level}] ${message.endsWith("\n") ? message : message + "\n"}`),
+    });
+    try {
+      const model = await llama.loadModel({ modelPath: params.modelPath, useMmap: params.useMmap });
+      const context = await model.createContext({
+        contextSize: params.contextSize,
+        batchSize: params.batchSize,
+        threads,
+        sequences: Math.max(1, params.parallel),
+        ...(params.adapters.length > 0
+          ? { lora: { adapters: params.adapters.map((a) => ({ filePath: a.path, scale: a.scale })) } }
+          : {}),
+      });
+      return new Engine(llama, model, context, { ...params, threads, parallel: Math.max(1, params.parallel) });
+    } catch (e) {
+      await llama.dispose().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Specials parsed, no BOS added (Ollama's /api/tokenize and `context` semantics). */
+  tokenize(text: string): number[] {
+    return this.model.tokenize(text, true);
+  }
+
+  detokenize(tokens: number[]): string {
+    return this.model.detokenize(tokens as Token[], true);
+  }
+
+  async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
+    const start = process.hrtime.bigint();
+    const ctx = this.context.contextSize;
+    let tokens = this.model.tokenize(p.prompt, true);
+    // LlamaCompletion always prepends BOS: drop one the prompt text already carries, so there is exactly one.
+    if (this.bos != null && tokens[0] === this.bos) tokens = tokens.slice(1);
+    const lead = this.bos != null ? 1 : 0;
+    let total = tokens.length + lead;
+    if (total === 0) throw new Error("no input provided");
+
+    // LlamaCompletion keeps room for one generated token (it fits its input into ctx - shiftSize and we make
+    // that first shiftSize 1), so the usable prompt window is ctx - 1.
+    if (total > ctx - 1) {
+      if (!p.shift) {
+        if (total > ctx) throw new EngineError(400, PROMPT_TOO_LONG);
+        // Exactly full: nothing can be generated, as in Ollama with shift off.
+        return { doneReason: "length", promptTokens: total, promptEvalNs: elapsed(start), evalTokens: 0, evalNs: 0 };
+      }
+      // Ollama's truncation: keep BOS + the first numKeep tokens and the most recent ones.
+      const keep = Math.max(0, Math.min(p.numKeep < 0 ? tokens.length : p.numKeep, ctx - 2 - lead));
+      const discard = total - (ctx - 1);
+      tokens = [...tokens.slice(0, keep), ...tokens.slice(keep + discard)];
+      total = tokens.length + lead;
+    }
+
+    // One signal for the caller's cancel and our own stop-string stop. It listens from here on, so a cancel
+    // that arrives while we wait for the grammar or a free sequence is not lost.
+    const ac = new AbortController();
+    const forward = () => ac.abort();
+    signal.addEventListener("abort", forward, { once: true });
+    if (signal.aborted) ac.abort();
+    let slot: Slot | null = null;
+    try {
+      const grammar = p.grammar ? await this.grammar(p.grammar) : undefined;
+      slot = await this.acquire(ac.signal);
+      // Cancelled before it began: LlamaCompletion would throw on an aborted signal, so answer here.
+      if (slot == null || ac.signal.aborted)
+        return { doneReason: "stop", promptTokens: total, promptEvalNs: elapsed(start), evalTokens: 0, evalNs: 0 };
+      return await this.complete(slot, p, tokens, total, grammar, ac, start, onText);
+    } finally {
+      signal.removeEventListener("abort", forward);
+      if (slot) this.release(slot);
+    }
+  }
+
+  private async complete(
+    slot: Slot,
+    p: GenerateParams,
+    tokens: Token[],
+    promptTokens: number,
+    grammar: LlamaGrammar | undefined,
+    ac: AbortController,
+    start: bigint,
+    onText: (text: string) => void,
+  ): Promise<GenerateStats> {
+    const ctx = this.context.contextSize;
+    const lead = this.bos != null ? 1 : 0;
+    // The sampler calls tokenBias once per sampled token, right after the decode that produced its logits:
+    // the first call marks the end of prompt evaluation, and the calls count the generated tokens
+    // (including an EOG token, as Ollama's eval_count does).
+    const noBias = new TokenBias(this.model.tokenizer);
+    let firstToken: bigint | undefined;
+    let evalTokens = 0;
+    const onSample = () => {
+      firstToken ??= process.hrtime.bigint();
+      evalTokens++;
+      return noBias;
+    };
+    // First call fits the prompt (window ctx - 1, already ensured above); later calls are real context
+    // shifts, where Ollama drops half of the window (LlamaCompletion re-evaluates what it keeps, so a big
+    // step is also the cheap one). LlamaCompletion keeps BOS + the newest tokens when it shifts.
+    let fitted = false;
+    const contextShiftSize = () => {
+      if (!fitted) return (fitted = true), 1;
+      return Math.max(1, Math.floor((ctx - lead) / 2));
+    };
+    // Stop strings are matched on text here, not with customStopTriggers: those drop the whole token that
+    // holds the stop string, while Ollama keeps the text before it (" Lily" with stop "Lily" leaves " ").
+    const stop = new StopFilter(p.stop, onText);
+
+    const res = await slot.generateCompletionWithMeta(tokens, {
+      ...samplingOptions(p.sampling, ctx, tokens),
+      maxTokens: p.maxTokens > 0 ? p.maxTokens : undefined,
+      grammar,
+      // With stopOnAbortSignal the loop ends right after the token whose text hit the stop string.
+      signal: ac.signal,
+      stopOnAbortSignal: true,
+      disableContextShift: !p.shift,
+      contextShiftSize,
+      tokenBias: onSample,
+      onTextChunk: (text) => {
+        if (stop.push(text)) ac.abort();
+      },
+    });
+    stop.flush();
+    const end = process.hrtime.bigint();
+    const stats: GenerateStats = {
+      doneReason: res.metadata.stopReason === "maxTokens" && !stop.stopped ? "length" : "stop",
+      promptTokens,
+      promptEvalNs: Number((firstToken ?? end) - start),
+      evalTokens,
+      evalNs: firstToken == null ? 0 : Number(end - firstToken),
+    };
+    if (p.returnContext) stats.context = this.tokenize(p.prompt + stop.text);
+    return stats;
+  }
+
+  async embed(p: EmbedParams): Promise<EmbedResult> {
+    this.embedding ??= this.model.createEmbeddingContext({
+      contextSize: this.params.contextSize,
+      // One ubatch must hold a whole input for pooled (non-causal) embeddings.
+      batchSize: this.params.contextSize,
+      threads: this.params.threads,
+    });
+    const ectx = await this.embedding;
+    // LlamaEmbeddingContext rejects inputs of length >= its context size (BOS/EOS included); its size is
+    // rounded like the generation context's.
+    const limit = this.context.contextSize - 1;
+    const embeddings: number[][] = [];
+    let promptTokens = 0;
+    for (const input of p.inputs) {
+      let tokens = this.model.tokenize(input, true);
+      const len = ectx.calculateInputLength(tokens);
+      if (len > limit) {
+        if (!p.truncate) throw new EngineError(400, INPUT_TOO_LONG);
+        tokens = tokens.slice(0, Math.max(0, tokens.length - (len - limit)));
+      }
+      promptTokens += ectx.calculateInputLength(tokens);
+      embeddings.push([...(await ectx.getEmbeddingFor(tokens)).vector]);
+    }
+    return { embeddings, promptTokens };
+  }
+
+  async dispose(): Promise<void> {
+    await (await this.embedding?.catch(() => undefined))?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+
+  private grammar(spec: GrammarSpec): Promise<LlamaGrammar> {
+    if (spec.kind === "json") return this.llama.getGrammarFor("json");
+    const key = JSON.stringify(spec.schema);
+    let g = this.schemaGrammars.get(key);
+    if (g == null) {
+      // The schema type is checked at runtime by node-llama-cpp; the protocol carries plain JSON.
+      g = this.llama.createGrammarForJsonSchema(spec.schema as never) as Promise<LlamaGrammar>;
+      g.catch(() => this.schemaGrammars.delete(key));
+      if (this.schemaGrammars.size >= SCHEMA_CACHE_MAX) this.schemaGrammars.delete(this.schemaGrammars.keys().next().value!);
+      this.schemaGrammars.set(key, g);
+    }
+    return g;
+  }
+
+  /** A free sequence (prefix reuse happens inside LlamaCompletion), or null when aborted while waiting. */
+  private acquire(signal: AbortSignal): Promise<Slot | null> {
+    if (signal.aborted) return Promise.resolve(null);
+    const slot = this.free.pop();
+    if (slot) return Promise.resolve(slot);
+    return new Promise((resolve) => {
+      const waiter = (s: Slot) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(s);
+      };
+      const onAbort = () => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        resolve(null);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiters.shift();
+    if (next) next(slot);
+    else this.free.push(slot);
+  }
+}
+
+/**
+ * Ollama's stop-string handling on streamed text: text that could be the start of a stop string is held
+ * back; once a stop string appears, only the text before it is emitted.
+ */
+class StopFilter {
+  private held = "";
+  private readonly stops: string[];
+  stopped = false;
+  /** Everything emitted so far (the response, for `context`). */
+  text = "";
+
+  constructor(
+    stops: string[],
+    private readonly emit: (text: string) => void,
+  ) {
+    this.stops = stops.filter((s) => s !== "");
+  }
+
+  /** Returns true once a stop string has been seen (later input is ignored). */
+  push(chunk: string): boolean {
+    if (this.stopped) return true;
+    const buf = this.held + chunk;
+    let cut = -1;
+    for (const s of this.stops) {
+      const i = buf.indexOf(s);
+      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+    }
+    if (cut >= 0) {
+      this.stopped = true;
+      this.held = "";
+      this.out(buf.slice(0, cut));
+      return true;
+    }
+    // Hold back the longest tail that is a proper prefix of some stop string.
+    let keep = 0;
+    for (const s of this.stops)
+      for (let n = Math.min(s.length - 1, buf.length); n > keep; n--)
+        if (buf.endsWith(s.slice(0, n))) {
+          keep = n;
+          break;
+        }
+    this.held = buf.slice(buf.length - keep);
+    this.out(buf.slice(0, buf.length - keep));
+    return false;
+  }
+
+  flush(): void {
+    if (!this.stopped) this.out(this.held);
+    this.held = "";
+  }
+
+  private out(text: string): void {
+    if (text === "") return;
+    this.text += text;
+    this.emit(text);
+  }
+}
+
+function elapsed(start: bigint): number {
+  return Number(process.hrtime.bigint() - start);
+}
+
+/** Ollama's sampling options in node-llama-cpp terms. */
+function samplingOptions(s: SamplingOptions, ctx: number, prompt: Token[]) {
+  const lastN = s.repeatLastN < 0 ? ctx : s.repeatLastN;
+  const penaltyOff = (s.repeatPenalty === 1 && s.presencePenalty === 0 && s.frequencyPenalty === 0) || lastN === 0;
+  return {
+    temperature: Math.max(0, s.temperature),
+    // Ollama/llama.cpp: top_k <= 0 disables it; node-llama-cpp's 0 means "full vocabulary", the same thing.
+    topK: s.topK > 0 ? Math.floor(s.topK) : 0,
+    topP: Math.min(1, Math.max(0, s.topP)),
+    minP: Math.min(1, Math.max(0, s.minP)),
+    // Go's uint32(seed): wrap, never node-llama-cpp's per-second default.
+    seed: Math.trunc(s.seed) >>> 0,
+    // node-llama-cpp penalizes by default (1.1 over 64), so switch it off explicitly.
+    repeatPenalty: penaltyOff
+      ? (false as const)
+      : {
+          penalty: s.repeatPenalty,
+          lastTokens: lastN,
+          presencePenalty: s.presencePenalty,
+          frequencyPenalty: s.frequencyPenalty,
+          // llama.cpp (and so Ollama) no longer treats newline specially: it is penalized like any token.
+          penalizeNewLine: true,
+          // node-llama-cpp's window holds generated tokens only; llama.cpp's also holds the prompt.
+          punishTokensFilter: (generated: Token[]) =>
+            generated.length >= lastN ? generated : [...prompt.slice(-(lastN - generated.length)), ...generated],
+        },
+  };
+}

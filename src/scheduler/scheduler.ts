@@ -1,0 +1,277 @@
+// Which models are loaded, in which runner: load on demand (one load at a time, FIFO, bounded
+// queue), parallel slots per runner, keep_alive timers, eviction at OLLAMA_MAX_LOADED_MODELS, and
+// recovery when a runner process dies.
+import { ApiError } from "../api/errors.js";
+import type { LoadParams } from "../runner/protocol.js";
+import { startRunner, type RunnerProcess } from "../runner/client.js";
+
+export interface SchedulerConfig {
+  numParallel: number;
+  maxLoadedModels: number;
+  maxQueue: number;
+  /** Default keep-alive in ms (Infinity = forever). */
+  keepAlive: number;
+  debug: boolean;
+}
+
+/** What a loaded model is, for /api/ps. */
+export interface ModelDescription {
+  name: string;
+  digest: string;
+  details: Record<string, unknown>;
+}
+
+export interface LoadRequest {
+  params: LoadParams;
+  description: ModelDescription;
+  /** Request keep_alive in ms, if the request gave one. */
+  keepAlive?: number;
+  signal?: AbortSignal;
+}
+
+export interface Lease {
+  runner: RunnerProcess;
+  /** Nanoseconds spent waiting for and loading the runner. */
+  loadNs: number;
+  release(): void;
+}
+
+export interface RunningModel {
+  description: ModelDescription;
+  size: number;
+  sizeVram: number;
+  contextLength: number;
+  expiresAt: Date;
+}
+
+/** Go's maximum duration (~292 years): what "forever" shows as in expires_at. */
+const FOREVER_MS = 9_223_372_036_854;
+
+export const QUEUE_FULL_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
+
+interface Entry {
+  key: string;
+  params: LoadParams;
+  description: ModelDescription;
+  runner: RunnerProcess;
+  active: number;
+  slotWaiters: (() => void)[];
+  keepAlive: number;
+  timer?: NodeJS.Timeout;
+  expiresAt: number;
+  closing?: Promise<void>;
+  idleWaiters: (() => void)[];
+}
+
+type Starter = (params: LoadParams, opts: { debug: boolean }) => Promise<RunnerProcess>;
+
+function sameRunnerSettings(a: LoadParams, b: LoadParams): boolean {
+  return (
+    a.contextSize === b.contextSize &&
+    a.batchSize === b.batchSize &&
+    a.threads === b.threads &&
+    a.parallel === b.parallel &&
+    a.useMmap === b.useMmap &&
+    JSON.stringify(a.adapters) === JSON.stringify(b.adapters)
+  );
+}
+
+const canceled = () => new ApiError(499, "request canceled");
+
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private pending = 0;
+  private loadChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly start: Starter = startRunner,
+  ) {}
+
+  /** Finds or loads a runner for the model and takes one of its slots. */
+  async acquire(req: LoadRequest): Promise<Lease> {
+    const t0 = process.hrtime.bigint();
+    const key = req.params.modelPath;
+    for (;;) {
+      if (req.signal?.aborted) throw canceled();
+      const entry = this.entries.get(key);
+      if (entry && !entry.closing && sameRunnerSettings(entry.params, req.params)) {
+        if (req.keepAlive !== undefined) entry.keepAlive = req.keepAlive;
+        await this.takeSlot(entry, req.signal);
+        if (entry.closing || this.entries.get(key) !== entry) {
+          this.releaseSlot(entry);
+          continue;
+        }
+        return this.lease(entry, t0);
+      }
+      const loaded = await this.load(req);
+      if (loaded) return this.lease(loaded, t0);
+    }
+  }
+
+  private lease(entry: Entry, t0: bigint): Lease {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.expiresAt = Date.now() + entry.keepAlive;
+    let released = false;
+    return {
+      runner: entry.runner,
+      loadNs: Number(process.hrtime.bigint() - t0),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.releaseSlot(entry);
+      },
+    };
+  }
+
+  private takeSlot(entry: Entry, signal?: AbortSignal): Promise<void> {
+    if (entry.active < this.config.numParallel) {
+      entry.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        entry.active++;
+        resolve();
+      };
+      const onAbort = () => {
+        entry.slotWaiters = entry.slotWaiters.filter((w) => w !== wake);
+        reject(canceled());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      entry.slotWaiters.push(wake);
+    });
+  }
+
+  private releaseSlot(entry: Entry) {
+    entry.active--;
+    const next = entry.slotWaiters.shift();
+    if (next) return next();
+    if (entry.active > 0) return;
+    for (const w of entry.idleWaiters.splice(0)) w();
+    if (entry.closing || this.entries.get(entry.key) !== entry) return;
+    this.armTimer(entry);
+  }
+
+  private armTimer(entry: Entry) {
+    clearTimeout(entry.timer);
+    entry.expiresAt = Date.now() + entry.keepAlive;
+    if (entry.keepAlive <= 0) return void this.close(entry);
+    if (!Number.isFinite(entry.keepAlive)) return;
+    // setTimeout caps at ~24.8 days; anything longer is effectively forever for a server.
+    entry.timer = setTimeout(() => void this.close(entry), Math.min(entry.keepAlive, 2 ** 31 - 1));
+    entry.timer.unref();
+  }
+
+  /**
+   * Loads the model (queued behind other loads), evicting another model if needed. Returns the new
+   * entry with one slot already taken for the caller, or undefined when a compatible runner
+   * appeared meanwhile.
+   */
+  private async load(req: LoadRequest): Promise<Entry | undefined> {
+    if (this.pending >= this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
+    this.pending++;
+    const run = this.loadChain.then(async () => {
+      if (req.signal?.aborted) throw canceled();
+      const key = req.params.modelPath;
+      const existing = this.entries.get(key);
+      if (existing && !existing.closing && sameRunnerSettings(existing.params, req.params)) return undefined;
+      if (existing) await this.closeWhenIdle(existing);
+      await this.makeRoom();
+      const runner = await this.start(req.params, { debug: this.config.debug });
+      const entry: Entry = {
+        key,
+        params: req.params,
+        description: req.description,
+        runner,
+        active: 1,
+        slotWaiters: [],
+        idleWaiters: [],
+        keepAlive: req.keepAlive ?? this.config.keepAlive,
+        expiresAt: 0,
+      };
+      this.entries.set(key, entry);
+      runner.onExit(() => {
+        // A crashed runner is forgotten; its requests already failed and the next one reloads.
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        clearTimeout(entry.timer);
+        for (const w of entry.slotWaiters.splice(0)) w();
+        for (const w of entry.idleWaiters.splice(0)) w();
+      });
+      return entry;
+    });
+    this.loadChain = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async makeRoom() {
+    const max = this.config.maxLoadedModels;
+    while (max > 0 && this.entries.size >= max) {
+      const loaded = [...this.entries.values()].sort(
+        (a, b) => a.keepAlive - b.keepAlive || a.key.localeCompare(b.key),
+      );
+      const victim = loaded.find((e) => e.active === 0) ?? loaded[0]!;
+      await this.closeWhenIdle(victim);
+    }
+  }
+
+  private async closeWhenIdle(entry: Entry) {
+    if (entry.active > 0 && !entry.runner.exited) {
+      await new Promise<void>((resolve) => entry.idleWaiters.push(resolve));
+    }
+    await this.close(entry);
+  }
+
+  private close(entry: Entry): Promise<void> {
+    if (!entry.closing) {
+      clearTimeout(entry.timer);
+      entry.closing = (async () => {
+        if (entry.active > 0) await new Promise<void>((r) => entry.idleWaiters.push(r));
+        if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+        await entry.runner.close();
+      })();
+    }
+    return entry.closing;
+  }
+
+  /** keep_alive 0 on an empty request: unload as soon as the model is idle (no error if not loaded). */
+  async unload(modelPath: string): Promise<void> {
+    const entry = this.entries.get(modelPath);
+    if (!entry) return;
+    entry.keepAlive = 0;
+    if (entry.active === 0) await this.close(entry);
+  }
+
+  /** Sets a loaded model's keep-alive (from a request that gave one) and restarts its idle timer. */
+  touch(modelPath: string, keepAlive: number | undefined) {
+    const entry = this.entries.get(modelPath);
+    if (!entry || entry.closing) return;
+    if (keepAlive !== undefined) entry.keepAlive = keepAlive;
+    if (entry.active === 0) this.armTimer(entry);
+  }
+
+  running(): RunningModel[] {
+    const now = Date.now();
+    return [...this.entries.values()]
+      .filter((e) => !e.closing)
+      .map((e) => ({
+        description: e.description,
+        size: e.runner.info.memoryBytes,
+        sizeVram: e.runner.info.vramBytes,
+        contextLength: e.runner.info.contextSize,
+        expiresAt: new Date(Math.min(e.active > 0 ? now + e.keepAlive : e.expiresAt, now + FOREVER_MS)),
+      }))
+      .sort((a, b) => b.expiresAt.getTime() - a.expiresAt.getTime());
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => e.runner.close()));
+    this.entries.clear();
+  }
+}

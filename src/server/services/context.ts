@@ -1,0 +1,17 @@
+import type { Config } from "../../config.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelStore } from "../../store/store.js";
+
+/** What the services share: configuration, the model store and the scheduler. */
+export interface ServerContext {
+  config: Config;
+  store: ModelStore;
+  scheduler: Scheduler;
+  /** Default num_thread: the physical cores available. */
+  threads: number;
+}
+
+/** A service answer: one JSON object, or a stream of chunks that `collect` folds into the non-streaming reply. */
+export type Reply =
+  | { kind: "single"; body: object }
+  | { kind: "stream"; chunks: AsyncIterable<object>; collect: (chunks: object[]) => object };

@@ -1,0 +1,374 @@
+// The models directory (spec §7.1): content-addressed blobs plus manifests/<host>/<ns>/<model>/<tag>.
+// The only code that writes under it. Paths are built from validated digests and names only.
+import { lstat, readdir, readFile, rename, rmdir, stat, unlink, utimes } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { ApiError, badRequest, notFound } from "../api/errors.js";
+import {
+  blobFileHex,
+  digestHex,
+  ensureDir,
+  isTempName,
+  sha256Hex,
+  writeFileAtomic,
+  writeStreamVerified,
+} from "./blobs.js";
+import { encodeManifest, manifestDigests, manifestSize, parseManifest, type Manifest } from "./manifest.js";
+import { displayShortest, isValidName, isValidPart, type ModelName, type NamePart } from "./name.js";
+
+export interface StoredManifest {
+  name: ModelName;
+  manifest: Manifest;
+  raw: Buffer;
+  /** sha256 hex of the manifest file bytes, no prefix. */
+  digest: string;
+  /** Σ layer sizes + config size. */
+  size: number;
+  /** manifest file mtime */
+  modifiedAt: Date;
+}
+
+const PARTS: NamePart[] = ["host", "namespace", "model", "tag"];
+const PRUNE_AGE_MS = 60 * 60 * 1000;
+
+const partsOf = (n: ModelName) => [n.host, n.namespace, n.model, n.tag];
+const nameOf = (p: string[]): ModelName => ({ host: p[0]!, namespace: p[1]!, model: p[2]!, tag: p[3]! });
+
+// Deleted concurrently, or a file where a directory was expected.
+const isMissing = (e: unknown) => ["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException)?.code ?? "");
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (isMissing(e)) return [];
+    throw e;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+const warn = (msg: string) => process.stderr.write(`corral: ${msg}\n`);
+
+export class ModelStore {
+  readonly root: string;
+  private readonly blobsDir: string;
+  private readonly manifestsDir: string;
+  private readonly noPrune: boolean;
+  // Manifest writes and deletes run one at a time so the "is this blob still referenced" check
+  // and the write it guards are not interleaved with another of them.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(root: string, opts?: { noPrune?: boolean }) {
+    this.root = resolve(root);
+    this.blobsDir = join(this.root, "blobs");
+    this.manifestsDir = join(this.root, "manifests");
+    this.noPrune = opts?.noPrune ?? false;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  // ---- blobs ----
+
+  blobPath(digest: string): string {
+    const hex = digestHex(digest);
+    if (!hex) throw badRequest("invalid digest format");
+    return join(this.blobsDir, `sha256-${hex}`);
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return isFile(this.blobPath(digest));
+  }
+
+  /** Does not read `body` when the blob already exists. */
+  async writeBlobStream(
+    digest: string,
+    body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  ): Promise<"created" | "exists"> {
+    const path = this.blobPath(digest);
+    if (await this.touchIfPresent(path)) return "exists";
+    await ensureDir(this.blobsDir);
+    await writeStreamVerified(path, digestHex(digest)!, body, digest);
+    return "created";
+  }
+
+  async writeBlob(data: Buffer | string): Promise<{ digest: string; size: number }> {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    const digest = `sha256:${sha256Hex(buf)}`;
+    const path = this.blobPath(digest);
+    if (!(await this.touchIfPresent(path))) {
+      await ensureDir(this.blobsDir);
+      await writeFileAtomic(path, buf);
+    }
+    return { digest, size: buf.length };
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    return readFile(this.blobPath(digest));
+  }
+
+  // A fresh mtime keeps an uploaded-but-not-yet-referenced blob safe from the startup prune.
+  private async touchIfPresent(path: string): Promise<boolean> {
+    if (!(await isFile(path))) return false;
+    const now = new Date();
+    await utimes(path, now, now).catch(() => {});
+    return true;
+  }
+
+  // ---- manifests ----
+
+  private manifestPath(name: ModelName): string {
+    if (!isValidName(name)) throw badRequest("invalid model name");
+    return join(this.manifestsDir, ...partsOf(name));
+  }
+
+  /** Per-level case-insensitive match against existing manifests; exact spelling preferred. */
+  async resolveName(name: ModelName): Promise<ModelName | undefined> {
+    if (!isValidName(name)) return undefined;
+    const want = partsOf(name);
+    const walk = async (dir: string, i: number, got: string[]): Promise<string[] | undefined> => {
+      const lc = want[i]!.toLowerCase();
+      const candidates = (await listDir(dir))
+        .filter((e) => e.toLowerCase() === lc && isValidPart(PARTS[i]!, e))
+        .sort((a, b) => Number(b === want[i]) - Number(a === want[i]));
+      for (const c of candidates) {
+        const path = join(dir, c);
+        const found = i === 3 ? ((await isFile(path)) ? [...got, c] : undefined) : await walk(path, i + 1, [...got, c]);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    const parts = await walk(this.manifestsDir, 0, []);
+    return parts && nameOf(parts);
+  }
+
+  /** Where a manifest for `name` goes: an existing case-insensitive match, else existing directory spellings + the rest as given. */
+  private async writeTarget(name: ModelName): Promise<ModelName> {
+    const existing = await this.resolveName(name);
+    if (existing) return existing;
+    const want = partsOf(name);
+    const out: string[] = [];
+    let dir: string | undefined = this.manifestsDir;
+    for (let i = 0; i < 4; i++) {
+      const entries: string[] = dir && i < 3 ? await listDir(dir) : [];
+      const match: string | undefined =
+        entries.find((e) => e === want[i]) ??
+        entries.find((e) => e.toLowerCase() === want[i]!.toLowerCase() && isValidPart(PARTS[i]!, e));
+      out.push(match ?? want[i]!);
+      dir = match && dir ? join(dir, match) : undefined;
+    }
+    return nameOf(out);
+  }
+
+  private async readStored(name: ModelName): Promise<StoredManifest> {
+    const path = this.manifestPath(name);
+    const raw = await readFile(path);
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(raw);
+    } catch (e) {
+      throw new Error(`corrupt manifest ${path}: ${(e as Error).message}`);
+    }
+    const st = await stat(path);
+    return { name, manifest, raw, digest: sha256Hex(raw), size: manifestSize(manifest), modifiedAt: st.mtime };
+  }
+
+  /** undefined when no manifest matches; throws if the manifest file is corrupt. */
+  async readManifest(name: ModelName): Promise<StoredManifest | undefined> {
+    const resolved = await this.resolveName(name);
+    return resolved && this.readStored(resolved).catch((e) => (isMissing(e) ? undefined : Promise.reject(e)));
+  }
+
+  async writeManifest(name: ModelName, manifest: Manifest): Promise<void> {
+    return this.putManifest(name, encodeManifest(manifest), manifest);
+  }
+
+  async writeManifestRaw(name: ModelName, raw: Buffer): Promise<void> {
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(raw);
+    } catch (e) {
+      throw new ApiError(500, (e as Error).message);
+    }
+    return this.putManifest(name, raw, manifest);
+  }
+
+  private async putManifest(name: ModelName, raw: Buffer, manifest: Manifest): Promise<void> {
+    this.manifestPath(name); // validates
+    return this.serial(async () => {
+      for (const d of manifestDigests(manifest)) {
+        if (!(await this.hasBlob(d))) throw new ApiError(500, `blob "${d}" not found`);
+      }
+      const target = await this.writeTarget(name);
+      const path = this.manifestPath(target);
+      const old = await readFile(path).then(
+        (b) => manifestDigests(parseManifest(b)),
+        () => [] as string[],
+      );
+      await ensureDir(dirname(path));
+      await writeFileAtomic(path, raw);
+      if (!this.noPrune) await this.removeUnreferenced(old);
+    });
+  }
+
+  /** Copies the manifest bytes; the destination is overwritten, copying onto itself does nothing. */
+  async copyModel(src: ModelName, dst: ModelName): Promise<void> {
+    const from = await this.resolveName(src);
+    if (!from) throw notFound(`model "${displayShortest(src)}" not found`);
+    const to = await this.writeTarget(dst);
+    if (this.manifestPath(from) === this.manifestPath(to)) return;
+    const raw = await readFile(this.manifestPath(from));
+    await this.putManifest(to, raw, parseManifest(raw));
+  }
+
+  /** false when there is no such model. Blob cleanup ignores noPrune, as Ollama's delete does. */
+  async deleteModel(name: ModelName): Promise<boolean> {
+    return this.serial(async () => {
+      const resolved = await this.resolveName(name);
+      if (!resolved) return false;
+      const path = this.manifestPath(resolved);
+      const digests = await readFile(path).then(
+        (b) => manifestDigests(parseManifest(b)),
+        () => [] as string[],
+      );
+      await unlink(path);
+      await this.removeEmptyParents(dirname(path));
+      await this.removeUnreferenced(digests);
+      return true;
+    });
+  }
+
+  async list(): Promise<StoredManifest[]> {
+    const out: StoredManifest[] = [];
+    for (const name of await this.manifestNames()) {
+      try {
+        out.push(await this.readStored(name));
+      } catch (e) {
+        if (!isMissing(e)) warn(`skipping manifest ${displayShortest(name)}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /** Every valid manifests/<host>/<ns>/<model>/<tag> file. */
+  private async manifestNames(): Promise<ModelName[]> {
+    const names: ModelName[] = [];
+    const walk = async (dir: string, got: string[]) => {
+      const i = got.length;
+      for (const e of await listDir(dir)) {
+        if (!isValidPart(PARTS[i]!, e)) continue;
+        const path = join(dir, e);
+        if (i === 3) {
+          if (await isFile(path)) names.push(nameOf([...got, e]));
+        } else await walk(path, [...got, e]);
+      }
+    };
+    await walk(this.manifestsDir, []);
+    return names;
+  }
+
+  /** Hex digests referenced by any manifest, or undefined if some manifest cannot be read. */
+  private async referencedDigests(): Promise<Set<string> | undefined> {
+    const refs = new Set<string>();
+    for (const name of await this.manifestNames()) {
+      try {
+        const m = parseManifest(await readFile(this.manifestPath(name)));
+        for (const d of manifestDigests(m)) {
+          const hex = digestHex(d);
+          if (hex) refs.add(hex);
+        }
+      } catch (e) {
+        warn(`manifest ${displayShortest(name)} is unreadable (${(e as Error).message}); not removing any blobs`);
+        return undefined;
+      }
+    }
+    return refs;
+  }
+
+  private async removeUnreferenced(digests: string[]): Promise<void> {
+    if (digests.length === 0) return;
+    const refs = await this.referencedDigests();
+    if (!refs) return;
+    for (const d of new Set(digests)) {
+      const hex = digestHex(d);
+      if (hex && !refs.has(hex)) await unlink(this.blobPath(d)).catch(() => {});
+    }
+  }
+
+  private async removeEmptyParents(dir: string): Promise<void> {
+    while (dir.startsWith(this.manifestsDir + sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  // ---- startup ----
+
+  async init(): Promise<void> {
+    await ensureDir(this.blobsDir);
+    await ensureDir(this.manifestsDir);
+    await this.normaliseBlobNames();
+    if (this.noPrune) return;
+    await this.pruneBlobs();
+    await this.pruneManifestDirs(this.manifestsDir, Date.now());
+  }
+
+  /** Legacy `sha256:<hex>` (and upper-case hex) blob files get their canonical `sha256-<hex>` name. */
+  private async normaliseBlobNames(): Promise<void> {
+    for (const e of await listDir(this.blobsDir)) {
+      const hex = digestHex(e);
+      if (!hex || e === `sha256-${hex}`) continue;
+      await rename(join(this.blobsDir, e), join(this.blobsDir, `sha256-${hex}`)).catch((err) =>
+        warn(`could not rename blob ${e}: ${(err as Error).message}`),
+      );
+    }
+  }
+
+  /** Removes unreferenced blobs and stray files (partial downloads, temp files) older than an hour. */
+  private async pruneBlobs(): Promise<void> {
+    const refs = await this.referencedDigests();
+    if (!refs) {
+      warn("skipping blob pruning because a manifest is corrupt");
+      return;
+    }
+    const cutoff = Date.now() - PRUNE_AGE_MS;
+    for (const e of await listDir(this.blobsDir)) {
+      const path = join(this.blobsDir, e);
+      const st = await lstat(path).catch(() => undefined);
+      if (!st?.isFile() || st.mtimeMs > cutoff) continue;
+      const hex = blobFileHex(e);
+      if (hex && refs.has(hex)) continue;
+      await unlink(path).catch(() => {});
+    }
+  }
+
+  /** Removes empty directories (and stale temp files) under manifests/, keeping manifests/ itself. */
+  private async pruneManifestDirs(dir: string, now: number): Promise<boolean> {
+    let empty = true;
+    for (const e of await listDir(dir)) {
+      const path = join(dir, e);
+      const st = await lstat(path).catch(() => undefined);
+      if (st?.isDirectory()) {
+        if (!(await this.pruneManifestDirs(path, now))) empty = false;
+      } else if (st && isTempName(e) && st.mtimeMs < now - PRUNE_AGE_MS) {
+        await unlink(path).catch(() => (empty = false));
+      } else {
+        empty = false;
+      }
+    }
+    if (!empty || dir === this.manifestsDir) return false;
+    return rmdir(dir).then(
+      () => true,
+      () => false,
+    );
+  }
+}

@@ -1,0 +1,120 @@
+// Starts the real corral server as a child process on a free loopback port with its own models
+// directory, and helps tests import models through the HTTP API.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+/** The repository root (tests run from dist/test/support). */
+export const ROOT = resolve(here, "../../..");
+export const SHARED = resolve(ROOT, "../shared");
+export const STORIES = join(SHARED, "models/stories260K.gguf");
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  models: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: { models?: string } = {}): Promise<TestServer> {
+  const port = await freePort();
+  const models = opts.models ?? (await mkdtemp(join(tmpdir(), "corral-test-models-")));
+  const proc = spawn(process.execPath, [join(ROOT, "dist/src/cli/main.js"), "serve"], {
+    env: { ...process.env, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: models, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
+    try {
+      if ((await fetch(url)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    models,
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await exited;
+      }
+      if (!opts.models) await rm(models, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  return createHash("sha256").update(await readFile(path)).digest("hex");
+}
+
+/** Uploads a file as a blob and returns its digest ("sha256:<hex>"). */
+export async function uploadBlob(url: string, path: string): Promise<string> {
+  const digest = `sha256:${await sha256File(path)}`;
+  const res = await fetch(`${url}/api/blobs/${digest}`, {
+    method: "POST",
+    body: createReadStream(path) as unknown as ReadableStream,
+    duplex: "half",
+  } as RequestInit);
+  if (res.status !== 201 && res.status !== 200) throw new Error(`blob upload failed: ${res.status} ${await res.text()}`);
+  return digest;
+}
+
+/** Uploads a GGUF and creates a model from it (plus any other create fields). */
+export async function createFromGguf(url: string, model: string, path: string, extra: Record<string, unknown> = {}) {
+  const digest = await uploadBlob(url, path);
+  const res = await post(url, "/api/create", { model, files: { "model.gguf": digest }, stream: false, ...extra });
+  if (res.status !== 200) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  return digest;
+}
+
+export function post(url: string, path: string, body: unknown, method = "POST"): Promise<Response> {
+  return fetch(`${url}${path}`, { method, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+export async function postJson(url: string, path: string, body: unknown, method = "POST") {
+  const res = await post(url, path, body, method);
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** Reads an NDJSON response into its lines. */
+export async function ndjson(res: Response): Promise<any[]> {
+  const text = await res.text();
+  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
