@@ -15,7 +15,7 @@ import { readGguf } from "../src/gguf/reader.js";
 import { cachedRandomLlama, DEFAULT_SHAPE } from "./random-model.js";
 
 const N_PREDICT = 128;
-const RUNS = 3;
+const RUNS = intArg("--runs", 3);
 const SEED = 42;
 const PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../.."); // dist/bench/x.js -> repo root
@@ -34,43 +34,43 @@ function physicalCores(): number {
   return availableParallelism();
 }
 
-function parseThreads(): number {
-  const i = process.argv.indexOf("--threads");
-  if (i < 0) return physicalCores();
+function intArg(flag: string, fallback: number): number {
+  const i = process.argv.indexOf(flag);
+  if (i < 0) return fallback;
   const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error("--threads needs a positive integer");
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
   return n;
 }
 
-/** Raw node-llama-cpp, sampling identical to the server request below. Returns the best tok/s. */
-async function reference(modelPath: string, threads: number): Promise<number> {
+/** Raw node-llama-cpp, sampling identical to the server request below. Returns tok/s per timed run. */
+async function reference(modelPath: string, threads: number): Promise<number[]> {
   const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads });
   const model = await llama.loadModel({ modelPath });
   const ctx = await model.createContext({ contextSize: 2048, threads, sequences: 1 });
   const seq = ctx.getSequence();
   const completion = new LlamaCompletion({ contextSequence: seq });
   const prompt = model.tokenize(PROMPT, true);
-  let best = 0;
+  const runs: number[] = [];
   try {
     for (let run = 0; run <= RUNS; run++) { // run 0 warms up
       await seq.clearHistory();
       const before = seq.tokenMeter.getState();
       let first = 0;
       await completion.generateCompletion(prompt, {
-        maxTokens: N_PREDICT, temperature: 0.8, topK: 40, topP: 0.9, seed: SEED, repeatPenalty: false,
+        maxTokens: N_PREDICT, temperature: 0.8, topK: 40, topP: 0.9, minP: 0, seed: SEED, repeatPenalty: false,
         onToken: () => { if (!first) first = performance.now(); },
       });
       const last = performance.now(); // eval window: first token to the end, as the server reports eval_duration
       const generated = seq.tokenMeter.diff(before).usedOutputTokens;
       if (generated !== N_PREDICT) throw new Error(`reference generated ${generated} tokens, expected ${N_PREDICT}`);
-      if (run > 0) best = Math.max(best, generated / ((last - first) / 1000));
+      if (run > 0) runs.push(generated / ((last - first) / 1000));
     }
   } finally {
     await ctx.dispose();
     await model.dispose();
     await llama.dispose();
   }
-  return best;
+  return runs;
 }
 
 async function freePort(): Promise<number> {
@@ -108,7 +108,7 @@ async function postJson(base: string, path: string, body: unknown): Promise<any>
   return JSON.parse(text);
 }
 
-interface ServerResult { tokPerSec: number; startMs: number; idleRssMb: number }
+interface ServerResult { runs: number[]; startMs: number; idleRssMb: number }
 
 async function corral(modelPath: string, threads: number): Promise<ServerResult> {
   const main = join(ROOT, "dist/src/cli/main.js");
@@ -151,16 +151,16 @@ async function corral(modelPath: string, threads: number): Promise<ServerResult>
     const body = {
       model: "bench", prompt: PROMPT, raw: true, stream: false,
       // repeat_penalty 1 / repeat_last_n 0 match the reference's repeatPenalty:false (Ollama defaults to 1.1).
-      options: { num_predict: N_PREDICT, temperature: 0.8, top_k: 40, top_p: 0.9, seed: SEED,
+      options: { num_predict: N_PREDICT, temperature: 0.8, top_k: 40, top_p: 0.9, min_p: 0, seed: SEED,
         repeat_penalty: 1, repeat_last_n: 0, num_thread: threads, num_ctx: 2048 },
     };
-    let best = 0;
+    const runs: number[] = [];
     for (let run = 0; run <= RUNS; run++) { // run 0 loads the model and warms up
       const r = await postJson(base, "/api/generate", body);
       if (r.eval_count !== N_PREDICT) throw new Error(`corral generated ${r.eval_count} tokens, expected ${N_PREDICT}`);
-      if (run > 0) best = Math.max(best, r.eval_count / (r.eval_duration / 1e9));
+      if (run > 0) runs.push(r.eval_count / (r.eval_duration / 1e9));
     }
-    return { tokPerSec: best, startMs, idleRssMb };
+    return { runs, startMs, idleRssMb };
   } catch (e) {
     throw new Error(`${(e as Error).message}${stderr ? `\n  server stderr (tail):\n${stderr}` : ""}`);
   } finally {
@@ -173,14 +173,15 @@ async function corral(modelPath: string, threads: number): Promise<ServerResult>
   }
 }
 
-const threads = parseThreads();
+const threads = intArg("--threads", physicalCores());
 const shape = DEFAULT_SHAPE;
 const t0 = performance.now();
 const modelPath = await cachedRandomLlama(shape);
 const buildMs = performance.now() - t0;
 const sizeMb = (await stat(modelPath)).size / 1e6;
 const params = (await readGguf(modelPath)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-const ref = await reference(modelPath, threads);
+const refRuns = await reference(modelPath, threads);
+const ref = Math.max(...refRuns);
 
 let server: ServerResult | undefined;
 let serverError = "";
@@ -191,17 +192,18 @@ try {
 }
 
 const f = (n: number, d = 1) => n.toFixed(d);
+const list = (runs: number[]) => `(runs: ${runs.map((r) => f(r)).join(", ")})`;
 console.log(
   [
     "corral generate throughput",
     `  model            random llama dim ${shape.dim}, ${shape.layers} layers, ${shape.heads} heads (kv ${shape.kvHeads}), ffn ${shape.ffn}, ${shape.weightType}; ${f(params / 1e6)}M params, ${f(sizeMb)} MB (ready in ${f(buildMs, 0)} ms)`,
     `  threads          ${threads}`,
     `  decode           ${N_PREDICT} tokens, temp 0.8 top_k 40 top_p 0.9 seed ${SEED}, best of ${RUNS}`,
-    `  reference        ${f(ref)} tok/s (node-llama-cpp in-process)`,
+    `  reference        ${f(ref)} tok/s, node-llama-cpp in-process ${list(refRuns)}`,
     ...(server
       ? [
-          `  corral           ${f(server.tokPerSec)} tok/s`,
-          `  ratio            ${f(server.tokPerSec / ref, 3)} (corral / reference)`,
+          `  corral           ${f(Math.max(...server.runs))} tok/s ${list(server.runs)}`,
+          `  ratio            ${f(Math.max(...server.runs) / ref, 3)} (corral / reference)`,
           `  server start     ${f(server.startMs, 0)} ms (spawn to first 200 on GET /)`,
           `  server idle RSS  ${f(server.idleRssMb)} MB`,
         ]
