@@ -51,6 +51,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     logger: ctx.config.debug ? { level: "debug" } : false,
     bodyLimit: MAX_JSON_BODY,
     return503OnClosing: false,
+    // On shutdown, drop open connections (streams, idle keep-alives) instead of waiting for them.
+    forceCloseConnections: true,
   });
 
   app.removeAllContentTypeParsers();
