@@ -22,7 +22,8 @@ export interface LlamaShape {
   vocabFile: string;
 }
 
-export const DEFAULT_VOCAB = "/work/shared/models/vocab/ggml-vocab-llama-spm.gguf";
+// The shared test models sit beside the repository (this file runs from dist/bench/).
+export const DEFAULT_VOCAB = fileURLToPath(new URL("../../../shared/models/vocab/ggml-vocab-llama-spm.gguf", import.meta.url));
 
 /** ~134M parameters, ~142 MB in Q8_0. */
 export const DEFAULT_SHAPE: LlamaShape = {

@@ -9,8 +9,9 @@ import {
   architecture, chatTemplate, contextLength, embeddingLength, fileTypeName, humanNumber, modelInfo,
   parameterCount, poolingType, tensorsInfo, tokenText,
 } from "../src/gguf/info.js";
+import { SHARED } from "./support/server.js";
 
-const MODELS = "/work/shared/models";
+const MODELS = join(SHARED, "models");
 const STORIES = join(MODELS, "stories260K.gguf");
 const MMPROJ = join(MODELS, "multimodal/mmproj-tinygemma3.gguf");
 

@@ -13,8 +13,9 @@ import {
   type LoadParams,
   type SamplingOptions,
 } from "../src/runner/protocol.js";
+import { STORIES } from "./support/server.js";
 
-const MODEL = "/work/shared/models/stories260K.gguf";
+const MODEL = STORIES;
 const LOAD: LoadParams = { modelPath: MODEL, adapters: [], contextSize: 256, batchSize: 256, parallel: 2, threads: 1 };
 const GREEDY: SamplingOptions = {
   temperature: 0,
