@@ -24,8 +24,6 @@ export interface Config {
   origins: string[];
   debug: boolean;
   noPrune: boolean;
-  /** Load timeout in ms; Infinity = none. */
-  loadTimeout: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -150,7 +148,6 @@ export function loadConfig(env: Env = process.env): Config {
     origins,
     debug: parseBool(env.OLLAMA_DEBUG),
     noPrune: parseBool(env.OLLAMA_NOPRUNE),
-    loadTimeout: parseDurationEnv(env.OLLAMA_LOAD_TIMEOUT, 5 * 60_000),
   };
 }
 

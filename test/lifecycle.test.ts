@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { GgufValueType } from "../src/gguf/types.js";
 import { RUNNER_STOPPED_MESSAGE } from "../src/runner/protocol.js";
 import { rewriteGguf } from "./support/gguf.js";
-import { createFromGguf, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { createFromGguf, post, postJson, SHARED, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
 let endless: string;
 before(async () => {
@@ -85,6 +85,24 @@ test("SIGKILL of a runner fails its requests clearly; the server stays up and re
     assert.equal(again.status, 200);
     assert.equal(again.json.eval_count, 3);
     assert.equal(runnerPids(srv).length, 1);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("a model that fails to load is a clear 500; the server stays up", { timeout: 60_000 }, async () => {
+  const srv = await startTestServer();
+  try {
+    // A real tokenizer-only GGUF: a valid header, but no weights to run.
+    await createFromGguf(srv.url, "vocab-only", join(SHARED, "models/vocab/ggml-vocab-llama-spm.gguf"));
+    const res = await postJson(srv.url, "/api/generate", { model: "vocab-only", prompt: "hi", stream: false });
+    assert.equal(res.status, 500);
+    assert.equal(res.json.error, "llama runner process has terminated: error loading model: missing tensor 'token_embd.weight'");
+    assert.deepEqual(await ps(srv), []);
+    assert.equal(runnerPids(srv).length, 0);
+    await createFromGguf(srv.url, "stories", STORIES);
+    const ok = await postJson(srv.url, "/api/generate", { model: "stories", prompt: "Once", stream: false, options: { num_predict: 2 } });
+    assert.equal(ok.status, 200);
   } finally {
     await srv.stop();
   }

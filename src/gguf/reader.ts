@@ -34,23 +34,9 @@ export class GgufError extends Error {
   override name = "GgufError";
 }
 
-// Block layouts of ggml types that types.ts does not list (sizes of the llama.cpp block structs).
-const EXTRA_LAYOUT: Partial<Record<number, { blockSize: number; typeSize: number }>> = {
-  [GgmlType.IQ2_XXS]: { blockSize: 256, typeSize: 66 },
-  [GgmlType.IQ2_XS]: { blockSize: 256, typeSize: 74 },
-  [GgmlType.IQ3_XXS]: { blockSize: 256, typeSize: 98 },
-  [GgmlType.IQ1_S]: { blockSize: 256, typeSize: 50 },
-  [GgmlType.IQ3_S]: { blockSize: 256, typeSize: 110 },
-  [GgmlType.IQ2_S]: { blockSize: 256, typeSize: 82 },
-  [GgmlType.IQ1_M]: { blockSize: 256, typeSize: 56 },
-  [GgmlType.TQ1_0]: { blockSize: 256, typeSize: 54 },
-  [GgmlType.TQ2_0]: { blockSize: 256, typeSize: 66 },
-  [GgmlType.MXFP4]: { blockSize: 32, typeSize: 17 },
-};
-
 /** Bytes of tensor data, or undefined for a ggml type whose layout is unknown. */
 export function tensorDataSize(t: GgufTensorInfo): number | undefined {
-  const layout = GGML_TYPE_LAYOUT[t.type] ?? EXTRA_LAYOUT[t.type];
+  const layout = GGML_TYPE_LAYOUT[t.type];
   if (!layout) return undefined;
   const n = t.shape.reduce((a, b) => a * b, 1);
   return Math.ceil(n / layout.blockSize) * layout.typeSize;

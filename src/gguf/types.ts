@@ -79,6 +79,16 @@ export const GGML_TYPE_LAYOUT: Partial<Record<GgmlType, { blockSize: number; typ
   [GgmlType.Q8_K]: { blockSize: 256, typeSize: 292 },
   [GgmlType.IQ4_NL]: { blockSize: 32, typeSize: 18 },
   [GgmlType.IQ4_XS]: { blockSize: 256, typeSize: 136 },
+  [GgmlType.IQ2_XXS]: { blockSize: 256, typeSize: 66 },
+  [GgmlType.IQ2_XS]: { blockSize: 256, typeSize: 74 },
+  [GgmlType.IQ3_XXS]: { blockSize: 256, typeSize: 98 },
+  [GgmlType.IQ1_S]: { blockSize: 256, typeSize: 50 },
+  [GgmlType.IQ3_S]: { blockSize: 256, typeSize: 110 },
+  [GgmlType.IQ2_S]: { blockSize: 256, typeSize: 82 },
+  [GgmlType.IQ1_M]: { blockSize: 256, typeSize: 56 },
+  [GgmlType.TQ1_0]: { blockSize: 256, typeSize: 54 },
+  [GgmlType.TQ2_0]: { blockSize: 256, typeSize: 66 },
+  [GgmlType.MXFP4]: { blockSize: 32, typeSize: 17 },
 };
 
 /**

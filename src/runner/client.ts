@@ -52,10 +52,13 @@ export async function startRunner(params: LoadParams, opts: RunnerOptions = {}):
     return runner;
   } catch (e) {
     const exit = await runner.kill();
+    // llama.cpp logs the real cause ("error loading model: missing tensor ..."); prefer it to a generic message.
+    const llamaCause = /error loading model: [^\n]*/.exec(runner.stderrText())?.[0].trim();
     const reason =
-      e instanceof ApiError && e.message !== RUNNER_STOPPED_MESSAGE
+      llamaCause ??
+      (e instanceof ApiError && e.message !== RUNNER_STOPPED_MESSAGE
         ? e.message
-        : runner.lastStderrLine() || (exit.signal ? `signal: ${exit.signal}` : `exit status ${exit.code}`);
+        : runner.lastStderrLine() || (exit.signal ? `signal: ${exit.signal}` : `exit status ${exit.code}`));
     throw new ApiError(500, `llama runner process has terminated: ${reason}`);
   }
 }
@@ -162,6 +165,11 @@ export class RunnerProcess {
   async kill(): Promise<ExitInfo> {
     if (!this.exitInfo) this.child.kill("SIGKILL");
     return this.waitExit();
+  }
+
+  /** @internal The kept tail of the runner's stderr. */
+  stderrText(): string {
+    return this.stderrTail;
   }
 
   /** @internal */

@@ -41,7 +41,7 @@ export interface StoredModel {
   licenses: string[];
 }
 
-function parseJsonBlob<T>(raw: Buffer, what: string, fallback: T): T {
+function parseJsonBlob<T>(raw: Buffer, what: string): T {
   try {
     return JSON.parse(raw.toString("utf8")) as T;
   } catch {
@@ -59,7 +59,7 @@ export async function readModel(store: ModelStore, name: ModelName): Promise<Sto
     shortName: displayShortest(stored.name),
     fullName: fullName(stored.name),
     stored,
-    config: m.config.digest ? parseJsonBlob<ModelConfig>(await store.readBlob(m.config.digest), "config", {}) : {},
+    config: m.config.digest ? parseJsonBlob<ModelConfig>(await store.readBlob(m.config.digest), "config") : {},
     parentModel: "",
     adapterPaths: [],
     projectorPaths: [],
@@ -88,10 +88,10 @@ export async function readModel(store: ModelStore, name: ModelName): Promise<Sto
         model.system = await text(layer);
         break;
       case MEDIA_TYPE.params:
-        model.params = parseJsonBlob(await store.readBlob(layer.digest), "params", {});
+        model.params = parseJsonBlob(await store.readBlob(layer.digest), "params");
         break;
       case MEDIA_TYPE.messages:
-        model.messages = parseJsonBlob(await store.readBlob(layer.digest), "messages", []);
+        model.messages = parseJsonBlob(await store.readBlob(layer.digest), "messages");
         break;
       case MEDIA_TYPE.license:
         model.licenses.push(await text(layer));
