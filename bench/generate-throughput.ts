@@ -1,5 +1,6 @@
 // Decode throughput of corral's /api/generate against raw node-llama-cpp on the same model, same
-// sampling and same thread count, measured in one invocation so machine noise mostly cancels out.
+// sampling and same thread count, measured in one invocation. The two sides take turns run by run (each
+// idle while the other decodes), so drift in machine load hits both alike.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -7,32 +8,19 @@ import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer } from "node:net";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getLlama, LlamaCompletion } from "node-llama-cpp";
+import { physicalCores } from "../src/config.js";
 import { readGguf } from "../src/gguf/reader.js";
 import { cachedRandomLlama, DEFAULT_SHAPE } from "./random-model.js";
 
 const N_PREDICT = 128;
-const RUNS = intArg("--runs", 3);
+const RUNS = intArg("--runs", 5);
 const SEED = 42;
 const PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../.."); // dist/bench/x.js -> repo root
-
-function physicalCores(): number {
-  try {
-    const ids = new Set<string>();
-    let phys = "";
-    for (const line of readFileSync("/proc/cpuinfo", "utf8").split("\n")) {
-      const [k, v] = line.split(":").map((s) => s.trim());
-      if (k === "physical id") phys = v ?? "";
-      if (k === "core id") ids.add(`${phys}/${v}`);
-    }
-    if (ids.size > 0) return ids.size;
-  } catch { /* not Linux */ }
-  return availableParallelism();
-}
 
 function intArg(flag: string, fallback: number): number {
   const i = process.argv.indexOf(flag);
@@ -42,17 +30,22 @@ function intArg(flag: string, fallback: number): number {
   return n;
 }
 
-/** Raw node-llama-cpp, sampling identical to the server request below. Returns tok/s per timed run. */
-async function reference(modelPath: string, threads: number): Promise<number[]> {
+interface Side {
+  /** One timed generation; returns decode tok/s. */
+  run(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Raw node-llama-cpp, sampling identical to the server request below. */
+async function reference(modelPath: string, threads: number): Promise<Side> {
   const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads });
   const model = await llama.loadModel({ modelPath });
   const ctx = await model.createContext({ contextSize: 2048, threads, sequences: 1 });
   const seq = ctx.getSequence();
   const completion = new LlamaCompletion({ contextSequence: seq });
   const prompt = model.tokenize(PROMPT, true);
-  const runs: number[] = [];
-  try {
-    for (let run = 0; run <= RUNS; run++) { // run 0 warms up
+  return {
+    async run() {
       await seq.clearHistory();
       const before = seq.tokenMeter.getState();
       let first = 0;
@@ -63,14 +56,14 @@ async function reference(modelPath: string, threads: number): Promise<number[]> 
       const last = performance.now(); // eval window: first token to the end, as the server reports eval_duration
       const generated = seq.tokenMeter.diff(before).usedOutputTokens;
       if (generated !== N_PREDICT) throw new Error(`reference generated ${generated} tokens, expected ${N_PREDICT}`);
-      if (run > 0) runs.push(generated / ((last - first) / 1000));
-    }
-  } finally {
-    await ctx.dispose();
-    await model.dispose();
-    await llama.dispose();
-  }
-  return runs;
+      return generated / ((last - first) / 1000);
+    },
+    async close() {
+      await ctx.dispose();
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -108,9 +101,9 @@ async function postJson(base: string, path: string, body: unknown): Promise<any>
   return JSON.parse(text);
 }
 
-interface ServerResult { runs: number[]; startMs: number; idleRssMb: number }
+interface ServerSide extends Side { startMs: number; idleRssMb: number }
 
-async function corral(modelPath: string, threads: number): Promise<ServerResult> {
+async function corral(modelPath: string, threads: number): Promise<ServerSide> {
   const main = join(ROOT, "dist/src/cli/main.js");
   if (!existsSync(main)) throw new Error(`${main} does not exist: build the server first`);
   const port = await freePort();
@@ -154,22 +147,25 @@ async function corral(modelPath: string, threads: number): Promise<ServerResult>
       options: { num_predict: N_PREDICT, temperature: 0.8, top_k: 40, top_p: 0.9, min_p: 0, seed: SEED,
         repeat_penalty: 1, repeat_last_n: 0, num_thread: threads, num_ctx: 2048 },
     };
-    const runs: number[] = [];
-    for (let run = 0; run <= RUNS; run++) { // run 0 loads the model and warms up
+    const run = async () => {
       const r = await postJson(base, "/api/generate", body);
       if (r.eval_count !== N_PREDICT) throw new Error(`corral generated ${r.eval_count} tokens, expected ${N_PREDICT}`);
-      if (run > 0) runs.push(r.eval_count / (r.eval_duration / 1e9));
-    }
-    return { runs, startMs, idleRssMb };
+      return r.eval_count / (r.eval_duration / 1e9);
+    };
+    await run(); // loads the model and warms up
+    const server = child;
+    return {
+      run, startMs, idleRssMb,
+      close: async () => {
+        server.kill("SIGTERM");
+        await new Promise((r) => server.once("exit", r));
+        await rm(models, { recursive: true, force: true });
+      },
+    };
   } catch (e) {
-    throw new Error(`${(e as Error).message}${stderr ? `\n  server stderr (tail):\n${stderr}` : ""}`);
-  } finally {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => { child!.once("exit", r); setTimeout(r, 5000).unref(); });
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
+    if (child && child.exitCode === null) child.kill("SIGKILL");
     await rm(models, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message}${stderr ? `\n  server stderr (tail):\n${stderr}` : ""}`);
   }
 }
 
@@ -180,17 +176,28 @@ const modelPath = await cachedRandomLlama(shape);
 const buildMs = performance.now() - t0;
 const sizeMb = (await stat(modelPath)).size / 1e6;
 const params = (await readGguf(modelPath)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-const refRuns = await reference(modelPath, threads);
-const ref = Math.max(...refRuns);
-
-let server: ServerResult | undefined;
+const refSide = await reference(modelPath, threads);
+await refSide.run(); // warm-up
+let server: ServerSide | undefined;
 let serverError = "";
 try {
   server = await corral(modelPath, threads);
 } catch (e) {
   serverError = (e as Error).message;
 }
+const refRuns: number[] = [];
+const serverRuns: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  refRuns.push(await refSide.run());
+  if (server) serverRuns.push(await server.run());
+}
+await refSide.close();
+await server?.close();
 
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
 const f = (n: number, d = 1) => n.toFixed(d);
 const list = (runs: number[]) => `(runs: ${runs.map((r) => f(r)).join(", ")})`;
 console.log(
@@ -198,12 +205,12 @@ console.log(
     "corral generate throughput",
     `  model            random llama dim ${shape.dim}, ${shape.layers} layers, ${shape.heads} heads (kv ${shape.kvHeads}), ffn ${shape.ffn}, ${shape.weightType}; ${f(params / 1e6)}M params, ${f(sizeMb)} MB (ready in ${f(buildMs, 0)} ms)`,
     `  threads          ${threads}`,
-    `  decode           ${N_PREDICT} tokens, temp 0.8 top_k 40 top_p 0.9 seed ${SEED}, best of ${RUNS}`,
-    `  reference        ${f(ref)} tok/s, node-llama-cpp in-process ${list(refRuns)}`,
+    `  decode           ${N_PREDICT} tokens, temp 0.8 top_k 40 top_p 0.9 seed ${SEED}, ${RUNS} alternating runs per side`,
+    `  reference        median ${f(median(refRuns))} tok/s, best ${f(Math.max(...refRuns))}, node-llama-cpp in-process ${list(refRuns)}`,
     ...(server
       ? [
-          `  corral           ${f(Math.max(...server.runs))} tok/s ${list(server.runs)}`,
-          `  ratio            ${f(Math.max(...server.runs) / ref, 3)} (corral / reference)`,
+          `  corral           median ${f(median(serverRuns))} tok/s, best ${f(Math.max(...serverRuns))} ${list(serverRuns)}`,
+          `  ratio            ${f(median(serverRuns) / median(refRuns), 3)} of medians, ${f(Math.max(...serverRuns) / Math.max(...refRuns), 3)} of bests (corral / reference)`,
           `  server start     ${f(server.startMs, 0)} ms (spawn to first 200 on GET /)`,
           `  server idle RSS  ${f(server.idleRssMb)} MB`,
         ]

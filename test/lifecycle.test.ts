@@ -173,6 +173,27 @@ test("keep_alive: a duration expires the model, a negative one keeps it, and the
   }
 });
 
+test("num_ctx: capped at the training context, defaulted from OLLAMA_CONTEXT_LENGTH, and a change reloads", { timeout: 60_000 }, async () => {
+  const srv = await startTestServer({ OLLAMA_CONTEXT_LENGTH: "1024" });
+  try {
+    await createFromGguf(srv.url, "stories", STORIES);
+    const gen = (options: Record<string, unknown>) =>
+      postJson(srv.url, "/api/generate", { model: "stories", prompt: "Once", stream: false, options: { num_predict: 1, ...options } });
+    await gen({});
+    assert.equal((await ps(srv))[0].context_length, 1024);
+    const first = runnerPids(srv);
+    await gen({ num_ctx: 512 });
+    assert.equal((await ps(srv))[0].context_length, 512);
+    assert.notDeepEqual(runnerPids(srv), first);
+    assert.equal(runnerPids(srv).length, 1);
+    // stories260K was trained with a 2048-token context.
+    await gen({ num_ctx: 100_000 });
+    assert.equal((await ps(srv))[0].context_length, 2048);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test("parallel slots serve concurrent requests, each with its own correct answer", { timeout: 60_000 }, async () => {
   const srv = await startTestServer({ OLLAMA_NUM_PARALLEL: "2" });
   try {

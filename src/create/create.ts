@@ -3,7 +3,8 @@
 // Everything is validated before the first status is reported, so bad input is a plain 400.
 import { createHash } from "node:crypto";
 import { badRequest, notFound } from "../api/errors.js";
-import type { CreateRequest, Message } from "../api/requests.js";
+import type { Message } from "../api/inference.js";
+import type { CreateRequest, ProgressResponse } from "../api/models.js";
 import { GgufError, readGguf, type GgufFile } from "../gguf/reader.js";
 import { architecture, fileTypeName, humanNumber, parameterCount } from "../gguf/info.js";
 import { parseTemplate, TemplateError } from "../prompt/template.js";
@@ -12,10 +13,6 @@ import { buildManifest, CONFIG_MEDIA_TYPE, MEDIA_TYPE, type Layer } from "../sto
 import { readModel, type ModelConfig } from "../store/model.js";
 import { parseModelName } from "../store/name.js";
 import type { ModelStore } from "../store/store.js";
-
-export interface Progress {
-  status: string;
-}
 
 const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
 
@@ -58,10 +55,10 @@ async function readBlobGguf(store: ModelStore, file: string, digest: string): Pr
   }
 }
 
-export async function createModel(store: ModelStore, req: CreateRequest & { model: string }): Promise<Progress[]> {
+export async function createModel(store: ModelStore, req: CreateRequest & { model: string }): Promise<ProgressResponse[]> {
   validate(req, req.model);
   const name = parseModelName(req.model)!;
-  const statuses: Progress[] = [];
+  const statuses: ProgressResponse[] = [];
   const say = (status: string) => statuses.push({ status });
   const files = Object.entries(req.files ?? {});
   if (!req.from && files.length === 0) throw badRequest("neither 'from' or 'files' was specified");

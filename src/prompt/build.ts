@@ -1,6 +1,6 @@
 // Ollama's prompt construction: which messages a request turns into, and how they are rendered
 // with the model's Go template (legacy mode) or the GGUF's Jinja chat template.
-import type { Message } from "../api/requests.js";
+import type { Message } from "../api/inference.js";
 import { renderJinja, type JinjaContext } from "./jinja.js";
 import { execute, parseTemplate, truncatedAtResponse, type ParsedTemplate } from "./template.js";
 

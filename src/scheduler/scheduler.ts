@@ -2,6 +2,7 @@
 // queue), parallel slots per runner, keep_alive timers, eviction at OLLAMA_MAX_LOADED_MODELS, and
 // recovery when a runner process dies.
 import { ApiError } from "../api/errors.js";
+import type { ModelDetails } from "../api/models.js";
 import type { LoadParams } from "../runner/protocol.js";
 import { startRunner, type RunnerProcess } from "../runner/client.js";
 
@@ -18,7 +19,7 @@ export interface SchedulerConfig {
 export interface ModelDescription {
   name: string;
   digest: string;
-  details: Record<string, unknown>;
+  details: ModelDetails;
 }
 
 export interface LoadRequest {

@@ -2,15 +2,8 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { ApiError } from "../api/errors.js";
 import { parseRequestJson } from "../api/json.js";
-import {
-  decodeChatRequest,
-  decodeCopyRequest,
-  decodeCreateRequest,
-  decodeDeleteRequest,
-  decodeGenerateRequest,
-  decodeShowRequest,
-  requestedModel,
-} from "../api/requests.js";
+import { decodeChatRequest, decodeGenerateRequest } from "../api/inference.js";
+import { decodeCopyRequest, decodeCreateRequest, decodeDeleteRequest, decodeShowRequest, requestedModel } from "../api/models.js";
 import { createModel } from "../create/create.js";
 import { corsHook } from "./cors.js";
 import { disconnectSignal, errorBody, sendJson, sendReply } from "./reply.js";

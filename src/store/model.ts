@@ -1,6 +1,6 @@
 // A stored model read back from its manifest: the GGUF path, template, system, parameters,
 // messages, licenses and adapters its layers carry.
-import type { Message } from "../api/requests.js";
+import type { Message } from "../api/inference.js";
 import { MEDIA_TYPE, type Layer } from "./manifest.js";
 import { displayShortest, fullName, type ModelName } from "./name.js";
 import type { ModelStore, StoredManifest } from "./store.js";

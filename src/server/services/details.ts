@@ -1,8 +1,9 @@
+import type { ModelDetails } from "../../api/models.js";
 import type { StoredModel } from "../../store/model.js";
 import type { ModelFacts } from "../model-facts.js";
 
 /** The `details` object of tags/show/ps, from the config blob (falling back to the GGUF). */
-export function detailsOf(model: StoredModel, facts: ModelFacts | undefined, opts: { parentModel?: string } = {}) {
+export function detailsOf(model: StoredModel, facts: ModelFacts | undefined, opts: { parentModel?: string } = {}): ModelDetails {
   const c = model.config;
   return {
     parent_model: opts.parentModel ?? model.parentModel,

@@ -3,7 +3,16 @@
 import { randomInt } from "node:crypto";
 import { ApiError, badRequest, notFound } from "../../api/errors.js";
 import { applyOptions, defaultOptions, type Options } from "../../api/options.js";
-import type { ChatRequest, Format, GenerateRequest, InferenceFields, Message } from "../../api/requests.js";
+import type {
+  ChatRequest,
+  ChatResponse,
+  DebugInfo,
+  Format,
+  GenerateRequest,
+  GenerateResponse,
+  InferenceFields,
+  Message,
+} from "../../api/inference.js";
 import { DEFAULT_CONTEXT_LENGTH } from "../../config.js";
 import {
   chatMessages,
@@ -152,7 +161,7 @@ function render(p: Prepared, messages: Message[], template: string | undefined, 
 }
 
 /** `_debug_render_only`: the prompt the engine would get, without generating. */
-function debugInfo(rendered: string, images: string[] | undefined) {
+function debugInfo(rendered: string, images: string[] | undefined): DebugInfo {
   return { rendered_template: rendered, image_count: images?.length ?? 0 };
 }
 
@@ -179,9 +188,10 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
   });
   const base = () => ({ model: sent, created_at: utcTimestamp() });
   const prompt = req.prompt ?? "";
+  const single = (body: GenerateResponse): Reply => ({ kind: "single", body });
   if (prompt === "" && isZeroKeepAlive(req.keep_alive)) {
     if (model.modelPath) await ctx.scheduler.unload(model.modelPath);
-    return { kind: "single", body: { ...base(), response: "", done: true, done_reason: "unload" } };
+    return single({ ...base(), response: "", done: true, done_reason: "unload" });
   }
   if (req.raw && (req.template || req.system || req.context?.length)) {
     throw badRequest("raw mode does not support template, system, or context");
@@ -196,7 +206,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
   const lease = await acquire(ctx, p, req, signal);
   if (prompt === "") {
     lease.release();
-    return { kind: "single", body: { ...base(), response: "", done: true, done_reason: "load" } };
+    return single({ ...base(), response: "", done: true, done_reason: "load" });
   }
   const text = await withLease(lease, async () => {
     if (req.raw) return prompt;
@@ -212,10 +222,10 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
   });
   if (req._debug_render_only) {
     lease.release();
-    return { kind: "single", body: { ...base(), response: "", done: false, _debug_info: debugInfo(text, req.images) } };
+    return single({ ...base(), response: "", done: false, _debug_info: debugInfo(text, req.images) });
   }
   const params = generateParams(p, text, req.format, req, !req.raw);
-  const chunks = stream(
+  const chunks = stream<GenerateResponse>(
     lease,
     params,
     signal,
@@ -233,8 +243,8 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     kind: "stream",
     chunks,
     collect: (all) => {
-      const list = all as { response: string }[];
-      return { ...list[list.length - 1], response: list.map((c) => c.response).join("") };
+      const list = all as GenerateResponse[];
+      return { ...list[list.length - 1]!, response: list.map((c) => c.response).join("") };
     },
   };
 }
@@ -247,11 +257,12 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     missing: (s) => notFound(`model '${s}' not found`),
   });
   const base = () => ({ model: sent, created_at: utcTimestamp() });
-  const emptyMessage = { role: "assistant", content: "" };
+  const emptyMessage: Message = { role: "assistant", content: "" };
+  const single = (body: ChatResponse): Reply => ({ kind: "single", body });
   const messages = (req.messages ?? []).map((m) => ({ ...m, role: (m.role ?? "").toLowerCase(), content: m.content ?? "" }));
   if (messages.length === 0 && isZeroKeepAlive(req.keep_alive)) {
     if (model.modelPath) await ctx.scheduler.unload(model.modelPath);
-    return { kind: "single", body: { ...base(), message: emptyMessage, done: true, done_reason: "unload" } };
+    return single({ ...base(), message: emptyMessage, done: true, done_reason: "unload" });
   }
   const p = await prepare(ctx, model, req);
   checkThink(p, req);
@@ -261,7 +272,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   const lease = await acquire(ctx, p, req, signal);
   if (messages.length === 0) {
     lease.release();
-    return { kind: "single", body: { ...base(), message: emptyMessage, done: true, done_reason: "load" } };
+    return single({ ...base(), message: emptyMessage, done: true, done_reason: "load" });
   }
   const text = await withLease(lease, async () =>
     render(p, chatMessages(promptModel(model, p.facts), messages), undefined, lease),
@@ -269,10 +280,10 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   if (req._debug_render_only) {
     lease.release();
     const images = messages.flatMap((m) => m.images ?? []);
-    return { kind: "single", body: { ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(text, images) } };
+    return single({ ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(text, images) });
   }
   const params = generateParams(p, text, req.format, req, false);
-  const chunks = stream(
+  const chunks = stream<ChatResponse>(
     lease,
     params,
     signal,
@@ -289,9 +300,9 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     kind: "stream",
     chunks,
     collect: (all) => {
-      const list = all as { message: { content: string } }[];
+      const list = all as ChatResponse[];
       const content = list.map((c) => c.message.content).join("");
-      return { ...list[list.length - 1], message: { role: "assistant", content } };
+      return { ...list[list.length - 1]!, message: { role: "assistant", content } };
     },
   };
 }

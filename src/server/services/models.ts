@@ -1,7 +1,15 @@
 // Model management: tags, show, copy, delete, ps, blobs.
 import { badRequest, notFound } from "../../api/errors.js";
 import { checkOption, isKnownOption } from "../../api/options.js";
-import { requestedModel, type CopyRequest, type DeleteRequest, type ShowRequest } from "../../api/requests.js";
+import {
+  requestedModel,
+  type CopyRequest,
+  type DeleteRequest,
+  type ListModel,
+  type RunningModel,
+  type ShowRequest,
+  type ShowResponse,
+} from "../../api/models.js";
 import { readGguf } from "../../gguf/reader.js";
 import { modelInfo, tensorsInfo } from "../../gguf/info.js";
 import { DEFAULT_TEMPLATE } from "../../prompt/build.js";
@@ -19,10 +27,10 @@ async function factsOf(model: StoredModel): Promise<ModelFacts | undefined> {
   return model.modelPath ? modelFacts(model.modelPath).catch(() => undefined) : undefined;
 }
 
-export async function listModels(ctx: ServerContext) {
+export async function listModels(ctx: ServerContext): Promise<{ models: ListModel[] }> {
   const stored = await ctx.store.list();
   stored.sort((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime());
-  const models = [];
+  const models: ListModel[] = [];
   for (const s of stored) {
     const model = await readModel(ctx.store, s.name).catch(() => undefined);
     if (!model) continue;
@@ -49,7 +57,7 @@ function parametersText(params: Record<string, unknown>): string {
   return lines.join("\n");
 }
 
-export async function showModel(ctx: ServerContext, req: ShowRequest) {
+export async function showModel(ctx: ServerContext, req: ShowRequest): Promise<ShowResponse> {
   const sent = requestedModel(req);
   if (!sent) throw badRequest("model is required");
   const name = parseModelName(sent);
@@ -103,7 +111,7 @@ export async function deleteModel(ctx: ServerContext, req: DeleteRequest) {
   if (!(await ctx.store.deleteModel(name))) throw notFound(`model '${sent}' not found`);
 }
 
-export function runningModels(ctx: ServerContext) {
+export function runningModels(ctx: ServerContext): { models: RunningModel[] } {
   return {
     models: ctx.scheduler.running().map((r) => ({
       name: r.description.name,

@@ -1,4 +1,5 @@
-// Request types of the native API and their decoders (Go struct semantics, see decode.ts).
+// The inference endpoints (/api/generate, /api/chat): request types, their decoders (Go struct
+// semantics, see decode.ts), and response types (fields in Go's order, which is the output order).
 import { decodeStruct, t, type FieldSpec } from "./decode.js";
 import { decodeKeepAlive, type KeepAlive } from "./duration.js";
 import { ApiError } from "./errors.js";
@@ -52,7 +53,7 @@ function decodeImage(v: unknown): string {
   return clean;
 }
 
-const messageSpec: FieldSpec = t.struct("Message", {
+export const messageSpec: FieldSpec = t.struct("Message", {
   role: t.string,
   content: t.string,
   thinking: t.string,
@@ -133,87 +134,38 @@ export function decodeChatRequest(body: unknown): ChatRequest {
   }));
 }
 
-export interface CreateRequest {
-  model?: string;
-  name?: string;
-  from?: string;
-  files?: Record<string, string>;
-  adapters?: Record<string, string>;
-  template?: string;
-  system?: string;
-  license?: string[];
-  parameters?: Record<string, unknown>;
-  messages?: Message[];
-  quantize?: string;
-  stream?: boolean;
+/** Counts and durations (nanoseconds) of the final chunk; zero values are omitted. */
+export interface Metrics {
+  total_duration?: number;
+  load_duration?: number;
+  prompt_eval_count?: number;
+  prompt_eval_duration?: number;
+  eval_count?: number;
+  eval_duration?: number;
 }
 
-function decodeStringMap(goName: string) {
-  return t.custom((v) => {
-    if (typeof v !== "object" || Array.isArray(v) || v === null) {
-      throw new ApiError(400, `json: cannot unmarshal ${Array.isArray(v) ? "array" : typeof v} into Go struct field CreateRequest.${goName} of type map[string]string`);
-    }
-    for (const value of Object.values(v)) {
-      if (typeof value !== "string") {
-        throw new ApiError(400, `json: cannot unmarshal ${typeof value} into Go struct field CreateRequest.${goName} of type string`);
-      }
-    }
-    return v;
-  });
+export type DoneReason = "stop" | "length" | "load" | "unload";
+
+export interface DebugInfo {
+  rendered_template: string;
+  image_count: number;
 }
 
-export function decodeCreateRequest(body: unknown): CreateRequest {
-  const r = decodeStruct<CreateRequest & { quantization?: string; license?: unknown }>(body, "CreateRequest", {
-    model: t.string,
-    name: t.string,
-    from: t.string,
-    files: decodeStringMap("files"),
-    adapters: decodeStringMap("adapters"),
-    template: t.string,
-    system: t.string,
-    license: t.custom((v) => {
-      if (typeof v === "string") return [v];
-      if (Array.isArray(v) && v.every((s) => typeof s === "string")) return v;
-      throw new ApiError(400, "json: cannot unmarshal license into Go struct field CreateRequest.license of type string or []string");
-    }),
-    parameters: t.map,
-    messages: t.array(messageSpec, "[]api.Message"),
-    quantize: t.string,
-    quantization: t.string,
-    stream: t.bool,
-  });
-  if (!r.quantize && r.quantization) r.quantize = r.quantization;
-  delete r.quantization;
-  return r;
+export interface GenerateResponse extends Metrics {
+  model: string;
+  created_at: string;
+  response: string;
+  done: boolean;
+  done_reason?: DoneReason;
+  context?: number[];
+  _debug_info?: DebugInfo;
 }
 
-export interface ShowRequest {
-  model?: string;
-  name?: string;
-  verbose?: boolean;
-  system?: string;
-  options?: Record<string, unknown>;
-}
-
-export function decodeShowRequest(body: unknown): ShowRequest {
-  return decodeStruct<ShowRequest>(body, "ShowRequest", {
-    model: t.string, name: t.string, verbose: t.bool, system: t.string, options: t.map,
-  });
-}
-
-export interface CopyRequest { source?: string; destination?: string }
-
-export function decodeCopyRequest(body: unknown): CopyRequest {
-  return decodeStruct<CopyRequest>(body, "CopyRequest", { source: t.string, destination: t.string });
-}
-
-export interface DeleteRequest { model?: string; name?: string }
-
-export function decodeDeleteRequest(body: unknown): DeleteRequest {
-  return decodeStruct<DeleteRequest>(body, "DeleteRequest", { model: t.string, name: t.string });
-}
-
-/** `model` wins over the deprecated `name` when both are non-empty. */
-export function requestedModel(r: { model?: string; name?: string }): string {
-  return (r.model || r.name || "").trim();
+export interface ChatResponse extends Metrics {
+  model: string;
+  created_at: string;
+  message: Message;
+  done: boolean;
+  done_reason?: DoneReason;
+  _debug_info?: DebugInfo;
 }
