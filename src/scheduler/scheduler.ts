@@ -249,14 +249,6 @@ export class Scheduler {
     if (entry.active === 0) await this.close(entry);
   }
 
-  /** Sets a loaded model's keep-alive (from a request that gave one) and restarts its idle timer. */
-  touch(modelPath: string, keepAlive: number | undefined) {
-    const entry = this.entries.get(modelPath);
-    if (!entry || entry.closing) return;
-    if (keepAlive !== undefined) entry.keepAlive = keepAlive;
-    if (entry.active === 0) this.armTimer(entry);
-  }
-
   running(): RunningModel[] {
     const now = Date.now();
     return [...this.entries.values()]

@@ -90,8 +90,8 @@ function generateParams(p: Prepared, prompt: string, format: Format | undefined,
   const numCtx = p.load.contextSize;
   return {
     prompt,
-    // A negative num_predict means "until a stop", bounded as Ollama does to 10 x num_ctx.
-    maxTokens: o.num_predict < 0 ? 10 * numCtx : o.num_predict,
+    // num_predict <= 0 means "until a stop"; bounded, as Ollama bounds -1, to 10 x num_ctx.
+    maxTokens: o.num_predict <= 0 ? 10 * numCtx : o.num_predict,
     stop: o.stop,
     sampling: {
       temperature: o.temperature,
