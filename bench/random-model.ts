@@ -56,7 +56,7 @@ function sfc32(seed: number): () => number {
 }
 
 /** Standard normals by Box-Muller. */
-function normals(seed: number): () => number {
+export function normals(seed: number): () => number {
   const u = sfc32(seed);
   let spare: number | undefined;
   return () => {

@@ -47,7 +47,7 @@ export class Engine {
   private readonly free: Slot[];
   private readonly waiters: ((slot: Slot) => void)[] = [];
   private readonly schemaGrammars = new Map<string, Promise<LlamaGrammar>>();
-  private embedding?: Promise<LlamaEmbeddingContext>;
+  private embedding?: Promise<LlamaEmbeddingContext[]>;
   /** The token LlamaCompletion prepends to every input, or null. */
   private readonly bos: Token | null;
   readonly info: LoadedInfo;
@@ -227,33 +227,54 @@ export class Engine {
   }
 
   async embed(p: EmbedParams): Promise<EmbedResult> {
-    this.embedding ??= this.model.createEmbeddingContext({
-      contextSize: this.params.contextSize,
-      // One ubatch must hold a whole input for pooled (non-causal) embeddings.
-      batchSize: this.params.contextSize,
-      threads: this.params.threads,
-    });
-    const ectx = await this.embedding;
+    const contexts = await this.embeddingContexts();
     // LlamaEmbeddingContext rejects inputs of length >= its context size (BOS/EOS included); its size is
     // rounded like the generation context's.
     const limit = this.context.contextSize - 1;
-    const embeddings: number[][] = [];
-    let promptTokens = 0;
-    for (const input of p.inputs) {
+    const inputs = p.inputs.map((input) => {
       let tokens = this.model.tokenize(input, true);
-      const len = ectx.calculateInputLength(tokens);
+      const len = contexts[0]!.calculateInputLength(tokens);
       if (len > limit) {
         if (!p.truncate) throw new EngineError(400, INPUT_TOO_LONG);
         tokens = tokens.slice(0, Math.max(0, tokens.length - (len - limit)));
       }
-      promptTokens += ectx.calculateInputLength(tokens);
-      embeddings.push([...(await ectx.getEmbeddingFor(tokens)).vector]);
-    }
+      return tokens;
+    });
+    const embeddings: number[][] = new Array(inputs.length);
+    // Each context takes the next input as soon as it is free, so the contexts decode side by side.
+    let next = 0;
+    await Promise.all(
+      contexts.map(async (ectx) => {
+        for (let i = next++; i < inputs.length; i = next++) {
+          embeddings[i] = [...(await ectx.getEmbeddingFor(inputs[i]!)).vector];
+        }
+      }),
+    );
+    const promptTokens = inputs.reduce((n, tokens) => n + contexts[0]!.calculateInputLength(tokens), 0);
     return { embeddings, promptTokens };
   }
 
+  /**
+   * Embedding contexts, created on first use. node-llama-cpp's embedding context evaluates one input at a
+   * time, so a batch is spread over one context per thread (each with one thread: no oversubscription).
+   */
+  private embeddingContexts(): Promise<LlamaEmbeddingContext[]> {
+    const count = Math.max(1, Math.min(this.params.threads, 4));
+    this.embedding ??= Promise.all(
+      Array.from({ length: count }, () =>
+        this.model.createEmbeddingContext({
+          contextSize: this.params.contextSize,
+          // One ubatch must hold a whole input for pooled (non-causal) embeddings.
+          batchSize: this.params.contextSize,
+          threads: Math.max(1, Math.floor(this.params.threads / count)),
+        }),
+      ),
+    );
+    return this.embedding;
+  }
+
   async dispose(): Promise<void> {
-    await (await this.embedding?.catch(() => undefined))?.dispose();
+    for (const e of (await this.embedding?.catch(() => undefined)) ?? []) await e.dispose();
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();

@@ -4,6 +4,7 @@ import { ApiError } from "../api/errors.js";
 import { corsHook } from "./cors.js";
 import { errorBody, sendJson } from "./reply.js";
 import { MAX_JSON_BODY, readLimited } from "./body.js";
+import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerNativeRoutes } from "./routes/native.js";
 import type { ServerContext } from "./services/context.js";
 
@@ -48,6 +49,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   });
 
   await registerNativeRoutes(app, ctx);
+  await registerEmbedRoutes(app, ctx);
 
   return app;
 }
