@@ -24,6 +24,10 @@ export interface Config {
   origins: string[];
   debug: boolean;
   noPrune: boolean;
+  /** Docker-style credentials file (`{"auths":{"<host>":{"auth":"<base64 user:pass>"}}}`) for registry pulls and pushes. */
+  registryAuthFile: string;
+  /** Registry hosts reached over plain http even without `insecure` (as a create's `from` pull has no such flag). */
+  insecureRegistries: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -132,11 +136,16 @@ export function physicalCores(): number {
   return Math.max(1, Math.min(physical, allowed, quota));
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const origins = clean(env.OLLAMA_ORIGINS)
+/** A comma-separated list, entries trimmed, empty ones dropped. */
+function list(v: string | undefined): string[] {
+  return clean(v)
     .split(",")
     .map((o) => o.trim())
     .filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const origins = list(env.OLLAMA_ORIGINS);
   return {
     host: parseHost(env.OLLAMA_HOST),
     models: clean(env.OLLAMA_MODELS) || join(homedir(), ".corral", "models"),
@@ -148,6 +157,8 @@ export function loadConfig(env: Env = process.env): Config {
     origins,
     debug: parseBool(env.OLLAMA_DEBUG),
     noPrune: parseBool(env.OLLAMA_NOPRUNE),
+    registryAuthFile: clean(env.CORRAL_REGISTRY_AUTH) || join(homedir(), ".corral", "registry-auth.json"),
+    insecureRegistries: list(env.CORRAL_INSECURE_REGISTRIES).map((h) => h.toLowerCase()),
   };
 }
 

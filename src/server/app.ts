@@ -6,6 +6,7 @@ import { errorBody, sendJson } from "./reply.js";
 import { MAX_JSON_BODY, readLimited } from "./body.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerNativeRoutes } from "./routes/native.js";
+import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
 
 export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
@@ -50,6 +51,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
 
   await registerNativeRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
+  await registerOpenAIRoutes(app, ctx);
 
   return app;
 }

@@ -32,25 +32,49 @@ export function disconnectSignal(request: FastifyRequest, reply: FastifyReply): 
 /** Streams a service reply as NDJSON, or folds it into one JSON object when `stream` is false. */
 export async function sendReply(reply: FastifyReply, result: Reply, stream: boolean): Promise<void> {
   if (result.kind === "single") return void sendJson(reply, 200, result.body);
-  const it = result.chunks[Symbol.asyncIterator]();
-  if (!stream) {
-    const all: object[] = [];
-    for (let n = await it.next(); !n.done; n = await it.next()) all.push(n.value);
-    return void sendJson(reply, 200, result.collect(all));
-  }
-  // An error before the first line is an ordinary error reply with its status.
+  if (!stream) return void sendJson(reply, 200, result.collect(await collectAll(result.chunks)));
+  await writeStream(reply, result.chunks, {
+    contentType: "application/x-ndjson",
+    write: (obj) => goJson(obj) + "\n",
+    // After the first line the status is sent: the error becomes the last line.
+    error: (err) => goJson({ error: errorBody(err).message }) + "\n",
+  });
+}
+
+export async function collectAll<T>(chunks: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const c of chunks) all.push(c);
+  return all;
+}
+
+export interface StreamFormat<T> {
+  contentType: string;
+  write: (item: T) => string;
+  /** What to write when the stream fails after it started. */
+  error: (err: unknown) => string;
+  /** Written after the last item (e.g. SSE's `data: [DONE]`). */
+  end?: string;
+}
+
+/**
+ * Writes a stream of items. The first item is awaited before any header goes out, so an error before
+ * it is an ordinary error reply with its status; later errors are written in the stream's own way.
+ */
+export async function writeStream<T>(reply: FastifyReply, items: AsyncIterable<T>, format: StreamFormat<T>): Promise<void> {
+  const it = items[Symbol.asyncIterator]();
   const first = await it.next();
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "Content-Type": "application/x-ndjson" });
+  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "Content-Type": format.contentType });
   res.on("error", () => undefined); // a client that left mid-stream is not a server error
-  const write = (obj: unknown) => res.write(goJson(obj) + "\n");
   try {
-    if (!first.done) write(first.value);
-    if (!first.done) for (let n = await it.next(); !n.done; n = await it.next()) write(n.value);
+    if (!first.done) {
+      res.write(format.write(first.value));
+      for (let n = await it.next(); !n.done; n = await it.next()) res.write(format.write(n.value));
+    }
+    if (format.end) res.write(format.end);
   } catch (err) {
-    // After the first line the status is sent: the error becomes the last line.
-    write({ error: errorBody(err).message });
+    res.write(format.error(err));
   }
   res.end();
 }
