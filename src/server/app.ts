@@ -1,9 +1,9 @@
 // The HTTP server: body handling with Ollama's leniency, error shapes, 404/405, and the route families.
 import Fastify, { type FastifyInstance } from "fastify";
-import { ApiError } from "../api/errors.js";
 import { corsHook } from "./cors.js";
 import { errorBody, sendJson } from "./reply.js";
 import { MAX_JSON_BODY, readLimited } from "./body.js";
+import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerNativeRoutes } from "./routes/native.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
@@ -33,10 +33,6 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   app.addHook("onRequest", corsHook(ctx.config));
 
   app.setErrorHandler((err, _request, reply) => {
-    const fst = err as { code?: string; statusCode?: number };
-    if (!(err instanceof ApiError) && fst.statusCode && fst.statusCode < 500) {
-      return sendJson(reply, fst.statusCode, { error: (err as Error).message });
-    }
     const { status, message } = errorBody(err);
     if (status >= 500 && ctx.config.debug) app.log.error(err);
     return sendJson(reply, status, { error: message });
@@ -52,6 +48,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   await registerNativeRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
+  await registerAnthropicRoutes(app, ctx);
 
   return app;
 }

@@ -12,8 +12,10 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown) {
 
 export function errorBody(err: unknown): { status: number; message: string } {
   if (err instanceof ApiError) return { status: err.status, message: err.message };
+  // Fastify's own errors (bad request framing, ...) carry their status.
   const e = err as { statusCode?: number; message?: string };
-  return { status: 500, message: e?.message ?? String(err) };
+  const status = e?.statusCode && e.statusCode < 500 ? e.statusCode : 500;
+  return { status, message: e?.message ?? String(err) };
 }
 
 /**
@@ -77,4 +79,17 @@ export async function writeStream<T>(reply: FastifyReply, items: AsyncIterable<T
     res.write(format.error(err));
   }
   res.end();
+}
+
+/** The chunks of a reply (a load-only reply is a single final chunk), for translators. */
+export function replyChunks<T>(result: Reply): AsyncIterable<T> {
+  if (result.kind === "stream") return result.chunks as AsyncIterable<T>;
+  return (async function* () {
+    yield result.body as T;
+  })();
+}
+
+export function foldReply<T>(result: Reply): Promise<T> {
+  if (result.kind === "single") return Promise.resolve(result.body as T);
+  return collectAll(result.chunks).then((all) => result.collect(all) as T);
 }

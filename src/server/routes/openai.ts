@@ -8,8 +8,8 @@ import { chatCompletionId, toChatChunks, toChatCompletion, toNativeChat } from "
 import { completionId, toCompletion, toCompletionChunks, toNativeGenerate } from "../openai/completions.js";
 import { toEmbeddingList, toNativeEmbed } from "../openai/embeddings.js";
 import { listOpenAIModels, retrieveOpenAIModel } from "../openai/models.js";
-import { collectAll, disconnectSignal, errorBody, sendJson, writeStream } from "../reply.js";
-import type { Reply, ServerContext } from "../services/context.js";
+import { disconnectSignal, errorBody, foldReply, replyChunks, sendJson, writeStream } from "../reply.js";
+import type { ServerContext } from "../services/context.js";
 import { embed } from "../services/embed.js";
 import { chat, generate } from "../services/inference.js";
 
@@ -25,26 +25,11 @@ async function sse(reply: FastifyReply, events: AsyncIterable<object>) {
   });
 }
 
-/** The native chunks of a reply (a load-only reply is a single final chunk). */
-function chunksOf<T>(result: Reply): AsyncIterable<T> {
-  if (result.kind === "stream") return result.chunks as AsyncIterable<T>;
-  return (async function* () {
-    yield result.body as T;
-  })();
-}
-
-function folded<T>(result: Reply): Promise<T> {
-  if (result.kind === "single") return Promise.resolve(result.body as T);
-  return collectAll(result.chunks).then((all) => result.collect(all) as T);
-}
-
 export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   await app.register(async (scope) => {
     scope.setErrorHandler((err, _request, reply) => {
       const { status, message } = errorBody(err);
-      const code = (err as { statusCode?: number }).statusCode;
-      const s = status === 500 && code && code < 500 ? code : status;
-      return sendJson(reply, s, openAIError(s, message));
+      return sendJson(reply, status, openAIError(status, message));
     });
 
     scope.post("/v1/chat/completions", async (request, reply) => {
@@ -53,8 +38,8 @@ export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerCont
       const result = await chat(ctx, req, disconnectSignal(request, reply));
       const id = chatCompletionId();
       const model = body.model ?? "";
-      if (!req.stream) return sendJson(reply, 200, toChatCompletion(await folded<ChatResponse>(result), id, model));
-      await sse(reply, toChatChunks(chunksOf<ChatResponse>(result), id, model, Boolean(body.stream_options?.include_usage)));
+      if (!req.stream) return sendJson(reply, 200, toChatCompletion(await foldReply<ChatResponse>(result), id, model));
+      await sse(reply, toChatChunks(replyChunks<ChatResponse>(result), id, model, Boolean(body.stream_options?.include_usage)));
     });
 
     scope.post("/v1/completions", async (request, reply) => {
@@ -63,8 +48,8 @@ export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerCont
       const result = await generate(ctx, req, disconnectSignal(request, reply));
       const id = completionId();
       const model = body.model ?? "";
-      if (!req.stream) return sendJson(reply, 200, toCompletion(await folded<GenerateResponse>(result), id, model));
-      await sse(reply, toCompletionChunks(chunksOf<GenerateResponse>(result), id, model, Boolean(body.stream_options?.include_usage)));
+      if (!req.stream) return sendJson(reply, 200, toCompletion(await foldReply<GenerateResponse>(result), id, model));
+      await sse(reply, toCompletionChunks(replyChunks<GenerateResponse>(result), id, model, Boolean(body.stream_options?.include_usage)));
     });
 
     scope.post("/v1/embeddings", async (request, reply) => {
