@@ -6,7 +6,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ollama } from "ollama";
-import { buildRandomBert } from "./support/random-bert.js";
+import { buildRandomBert } from "../bench/random-bert.js";
 import { createFromGguf, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
 let srv: TestServer;

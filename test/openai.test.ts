@@ -5,7 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { buildRandomBert } from "./support/random-bert.js";
+import { buildRandomBert } from "../bench/random-bert.js";
 import { createFromGguf, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
 let srv: TestServer;

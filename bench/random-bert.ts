@@ -1,13 +1,13 @@
 // A random-weight BERT embedding model (mean pooling) with the real bge WordPiece tokenizer, written
 // at test time: there is no real embedding model small enough to ship.
-import { join } from "node:path";
-import { readGguf } from "../../src/gguf/reader.js";
-import { GgmlType, GgufValueType as T } from "../../src/gguf/types.js";
-import { encodeF32, writeGguf, type GgufWriteTensor, type GgufWriteValue } from "../../src/gguf/writer.js";
-import { normals } from "../../bench/random-model.js";
-import { SHARED } from "./server.js";
+import { readGguf } from "../src/gguf/reader.js";
+import { GgmlType, GgufValueType as T } from "../src/gguf/types.js";
+import { encodeF32, writeGguf, type GgufWriteTensor, type GgufWriteValue } from "../src/gguf/writer.js";
+import { fileURLToPath } from "node:url";
+import { normals } from "./random-model.js";
 
-const VOCAB = join(SHARED, "models/vocab/ggml-vocab-bert-bge.gguf");
+// The shared test models sit beside the repository (this file runs from dist/bench/).
+const VOCAB = fileURLToPath(new URL("../../../shared/models/vocab/ggml-vocab-bert-bge.gguf", import.meta.url));
 
 export async function buildRandomBert(path: string, shape = { dim: 64, ff: 128, layers: 2, heads: 4, ctx: 512 }): Promise<void> {
   const vocab = await readGguf(VOCAB);
