@@ -73,9 +73,16 @@ test("empty input loads the model; bad input and missing models get Ollama's err
 });
 
 test("a generative model embeds too; an embedding model cannot generate", async () => {
-  const { status, json } = await embed({ model: "stories", input: ["Once upon a time", "Lily"] });
+  const texts = ["Once upon a time", "Lily", "Once upon a time"];
+  const { status, json } = await embed({ model: "stories", input: texts });
   assert.equal(status, 200);
   assert.equal(json.embeddings[0].length, 64);
+  assert.deepEqual(json.embeddings[0], json.embeddings[2]);
+  for (let i = 0; i < texts.length; i++) {
+    assert.ok(Math.abs(norm(json.embeddings[i]) - 1) < 1e-5);
+    const one = await embed({ model: "stories", input: texts[i] });
+    assert.ok(close(one.json.embeddings[0], json.embeddings[i]), `input ${i}`);
+  }
   const gen = await postJson(srv.url, "/api/generate", { model: "bert", prompt: "hi" });
   assert.deepEqual([gen.status, gen.json], [400, { error: '"bert" does not support generate' }]);
   const show = await postJson(srv.url, "/api/show", { model: "bert" });
