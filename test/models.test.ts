@@ -273,6 +273,7 @@ test("create from an existing model reuses its layers and merges parameters", as
   assert.equal(show.system, "new system");
   assert.equal(show.details.parent_model, "base:latest");
   assert.deepEqual(show.parameters.split("\n").sort(), ["temperature                    0.5", "top_k                          20"]);
-  const missing = await postJson(srv.url, "/api/create", { model: "d2", from: "no-such-model" });
+  // A missing base is pulled first; this registry address is closed, so the pull fails on loopback.
+  const missing = await postJson(srv.url, "/api/create", { model: "d2", from: "127.0.0.1:1/x/no-such-model", stream: false });
   assert.equal(missing.status, 404);
 });

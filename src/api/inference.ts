@@ -155,6 +155,7 @@ export interface GenerateResponse extends Metrics {
   model: string;
   created_at: string;
   response: string;
+  thinking?: string;
   done: boolean;
   done_reason?: DoneReason;
   context?: number[];

@@ -112,6 +112,7 @@ export interface ListModel {
   size: number;
   digest: string;
   details: ModelDetails;
+  capabilities?: string[];
 }
 
 export interface ShowResponse {

@@ -1,39 +1,30 @@
 #!/usr/bin/env node
-// The `corral` command. `serve` (alias `start`) runs the server in this process.
-import { startServer } from "../server/serve.js";
-import { VERSION } from "../version.js";
+// The `corral` command: parses the command line and reports failures as `Error: <message>`
+// with exit status 1, as Ollama's CLI does.
+import { CommanderError } from "commander";
+import { normalizeArgs } from "./args.js";
+import { buildProgram } from "./program.js";
 
-async function serve() {
-  const server = await startServer();
-  process.stderr.write(`corral ${VERSION} listening on ${server.url}\n`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await server.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+// A reader that stops early (`corral list | head -1`) is not an error: stop quietly, as a Go program would.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
 }
 
-async function main(argv: string[]) {
-  const [command] = argv;
-  switch (command) {
-    case "serve":
-    case "start":
-      return serve();
-    case "--version":
-    case "-v":
-      process.stdout.write(`corral version is ${VERSION}\n`);
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(normalizeArgs(process.argv.slice(2)), { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help / version text).
+      process.exitCode = err.exitCode;
       return;
-    default:
-      process.stderr.write(`Usage: corral serve\n`);
-      process.exitCode = command ? 1 : 0;
+    }
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
   }
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  process.stderr.write(`Error: ${err.message}\n`);
-  process.exit(1);
-});
+void main();

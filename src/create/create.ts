@@ -1,5 +1,6 @@
-// POST /api/create (JSON form): builds a model's layers from GGUF blobs or an existing model, plus
-// template, system, license, parameters and messages layers, then writes config and manifest.
+// POST /api/create (JSON form): builds a model's layers from GGUF blobs, a safetensors directory or an
+// existing model, with an optional LoRA adapter and quantization (import.ts), plus template, system,
+// license, parameters and messages layers, then writes config and manifest.
 // Everything is validated before the first status is reported, so bad input is a plain 400.
 import { createHash } from "node:crypto";
 import { badRequest, notFound } from "../api/errors.js";
@@ -10,8 +11,11 @@ import { architecture, fileTypeName, humanNumber, parameterCount } from "../gguf
 import { parseTemplate, TemplateError } from "../prompt/template.js";
 import { goJson } from "../store/gojson.js";
 import { buildManifest, CONFIG_MEDIA_TYPE, MEDIA_TYPE, type Layer } from "../store/manifest.js";
-import { readModel, type ModelConfig } from "../store/model.js";
-import { parseModelName } from "../store/name.js";
+import { ManifestError } from "../registry/pull.js";
+import { registryFor } from "../registry/service.js";
+import { readModel, type ModelConfig, type StoredModel } from "../store/model.js";
+import { adapterLayer, convertModelFiles, isSafetensorsSet, modelLayerGguf, quantizeLayer, quantizeTarget, Staging, type GgufAt } from "./import.js";
+import { parseModelName, type ModelName } from "../store/name.js";
 import type { ModelStore } from "../store/store.js";
 
 const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
@@ -55,25 +59,60 @@ async function readBlobGguf(store: ModelStore, file: string, digest: string): Pr
   }
 }
 
-export async function createModel(store: ModelStore, req: CreateRequest & { model: string }): Promise<ProgressResponse[]> {
+/** `onProgress` sees each status as it happens (the returned list has them all). */
+export async function createModel(
+  store: ModelStore,
+  req: CreateRequest & { model: string },
+  onProgress?: (p: ProgressResponse) => void,
+): Promise<ProgressResponse[]> {
+  const staging = new Staging();
+  try {
+    return await buildModel(store, req, staging, onProgress);
+  } finally {
+    await staging.dispose();
+  }
+}
+
+/** The model's config facts from its weights. */
+function ggufConfig(gguf: GgufFile): ModelConfig {
+  const arch = architecture(gguf);
+  return {
+    model_format: "gguf",
+    model_family: arch,
+    model_families: [arch],
+    model_type: humanNumber(parameterCount(gguf)),
+    file_type: fileTypeName(gguf),
+  };
+}
+
+async function buildModel(
+  store: ModelStore,
+  req: CreateRequest & { model: string },
+  staging: Staging,
+  onProgress?: (p: ProgressResponse) => void,
+): Promise<ProgressResponse[]> {
   validate(req, req.model);
   const name = parseModelName(req.model)!;
   const statuses: ProgressResponse[] = [];
-  const say = (status: string) => statuses.push({ status });
+  const report = (p: ProgressResponse) => {
+    statuses.push(p);
+    onProgress?.(p);
+  };
+  const say = (status: string) => report({ status });
   const files = Object.entries(req.files ?? {});
   if (!req.from && files.length === 0) throw badRequest("neither 'from' or 'files' was specified");
-  if (req.quantize) throw badRequest(`quantization is not supported yet (requested ${req.quantize})`);
+  const quantize = req.quantize ? quantizeTarget(req.quantize) : undefined;
 
   let layers: Layer[] = [];
   let config: ModelConfig = {};
   let params: Record<string, unknown> = {};
   let messages: Message[] = [];
+  let modelAt: GgufAt | undefined;
 
   if (req.from && files.length === 0) {
     const fromName = parseModelName(req.from);
     if (!fromName) throw badRequest("invalid model name");
-    const base = await readModel(store, fromName);
-    if (!base) throw notFound(`model "${req.from}" not found, try pulling it first`);
+    const base = (await readModel(store, fromName)) ?? (await pullBase(store, fromName, req.from, report));
     config = { ...base.config };
     params = { ...base.params };
     messages = base.messages;
@@ -83,37 +122,41 @@ export async function createModel(store: ModelStore, req: CreateRequest & { mode
       layers.push({ ...l, from: l.mediaType === MEDIA_TYPE.model ? base.shortName : l.from });
       say(`using existing layer ${l.digest}`);
     }
+  } else if (isSafetensorsSet(files.map(([f]) => f))) {
+    // A Hugging Face directory: converted to one GGUF model layer.
+    const converted = await convertModelFiles(store, files, staging, name.model, say);
+    modelAt = converted;
+    layers.push(converted.layer);
+    config = ggufConfig(converted.gguf);
   } else {
     const ggufs: { file: string; digest: string; gguf: GgufFile }[] = [];
     for (const [file, digest] of files) {
-      if (file.toLowerCase().endsWith(".safetensors") || file.toLowerCase().endsWith(".json")) {
-        throw badRequest("importing safetensors models is not supported yet; convert the model to GGUF first");
-      }
       ggufs.push({ file, digest: digest.replace("-", ":"), gguf: await readBlobGguf(store, file, digest) });
     }
-    const adapterGgufs: { digest: string; gguf: GgufFile }[] = [];
-    for (const [file, digest] of Object.entries(req.adapters ?? {})) {
-      adapterGgufs.push({ digest: digest.replace("-", ":"), gguf: await readBlobGguf(store, file, digest) });
-    }
-    if (adapterGgufs.length > 1) throw badRequest("only one adapter is currently supported");
     say("parsing GGUF");
     for (const { digest, gguf } of ggufs) {
       const mediaType = ggufMediaType(gguf);
       layers.push({ mediaType, digest, size: gguf.fileSize });
       if (mediaType === MEDIA_TYPE.model) {
-        const arch = architecture(gguf);
-        config = {
-          model_format: "gguf",
-          model_family: arch,
-          model_families: [arch],
-          model_type: humanNumber(parameterCount(gguf)),
-          file_type: fileTypeName(gguf),
-        };
+        config = ggufConfig(gguf);
+        modelAt = { path: store.blobPath(digest), gguf };
       }
     }
-    for (const { digest, gguf } of adapterGgufs) layers.push({ mediaType: MEDIA_TYPE.adapter, digest, size: gguf.fileSize });
     if (!layers.some((l) => l.mediaType === MEDIA_TYPE.model)) throw badRequest("no model weights found: the files hold no GGUF model");
     for (const l of layers) say(`using existing layer ${l.digest}`);
+  }
+
+  // Adapters are checked against the base weights; quantizing replaces the model layer.
+  const adapters = Object.entries(req.adapters ?? {});
+  if (adapters.length > 0 || quantize) modelAt ??= await modelLayerGguf(store, layers);
+  if (adapters.length > 0) {
+    layers = layers.filter((l) => l.mediaType !== MEDIA_TYPE.adapter);
+    layers.push(await adapterLayer(store, adapters, modelAt!, staging, say));
+  }
+  if (quantize) {
+    const q = await quantizeLayer(store, modelAt!, quantize, staging, report);
+    layers = layers.map((l) => (l.mediaType === MEDIA_TYPE.model ? { ...q.layer, ...(l.from ? { from: l.from } : {}) } : l));
+    config = { ...config, file_type: fileTypeName(q.gguf) };
   }
 
   const replaceLayer = async (mediaType: string, data: string) => {
@@ -137,12 +180,27 @@ export async function createModel(store: ModelStore, req: CreateRequest & { mode
   if (req.messages?.length) messages = req.messages;
   if (messages.length > 0) layers.push(await newLayer(store, MEDIA_TYPE.messages, goJson(messages.map(goMessage)) + "\n", say));
 
+  await staging.commit(store, layers);
   const configBlob = goJson({ ...orderedConfig(config), architecture: "amd64", os: "linux" }) + "\n";
   const configLayer = await store.writeBlob(configBlob);
   say("writing manifest");
   await store.writeManifest(name, buildManifest({ mediaType: CONFIG_MEDIA_TYPE, ...configLayer }, layers));
   say("success");
   return statuses;
+}
+
+/** A `from` model that is not here is pulled first, its progress part of the create's (as in Ollama). */
+async function pullBase(store: ModelStore, name: ModelName, sent: string, report: (p: ProgressResponse) => void): Promise<StoredModel> {
+  try {
+    await registryFor(store).pull(name, {}, report);
+  } catch (e) {
+    // No manifest to be had: the base model exists nowhere we can reach.
+    if (e instanceof ManifestError) throw notFound(e.message);
+    throw e;
+  }
+  const base = await readModel(store, name);
+  if (!base) throw notFound(`model "${sent}" not found, try pulling it first`);
+  return base;
 }
 
 /** Go ConfigV2 key order, omitting empty optional fields. */

@@ -1,24 +1,17 @@
-// Ollama's prompt construction: which messages a request turns into, and how they are rendered
-// with the model's Go template (legacy mode) or the GGUF's Jinja chat template.
-import type { Message } from "../api/inference.js";
-import { renderJinja, type JinjaContext } from "./jinja.js";
-import { execute, parseTemplate, truncatedAtResponse, type ParsedTemplate } from "./template.js";
+// Ollama's prompt construction (spec §10.2-10.4): which renderer a model uses, and executing a Go
+// template in messages mode, legacy (turn by turn) mode or suffix mode.
+import type { Message, Think } from "../api/inference.js";
+import { GoList, type GoValue } from "./gotemplate/index.js";
+import { messageValue, rootValue, toolsValue } from "./data.js";
+import { renderJinja } from "./jinja.js";
+import { collate, type PromptModel } from "./messages.js";
+import { executeTemplate, parseTemplate, truncatedAtResponse, type ParsedTemplate } from "./template.js";
 
 export const DEFAULT_TEMPLATE = "{{ .Prompt }}";
 
-/** What the prompt layer needs to know about a model. */
-export interface PromptModel {
-  /** Go TEMPLATE layer, if any. */
-  template?: string;
-  /** The GGUF's tokenizer.chat_template, used when there is no TEMPLATE layer. */
-  chatTemplate?: string;
-  system?: string;
-  messages: Message[];
-}
-
 export type PromptFormat = { kind: "go"; template: ParsedTemplate } | { kind: "jinja"; source: string };
 
-/** The renderer Ollama picks: Go TEMPLATE, else the GGUF's Jinja template, else `{{ .Prompt }}`. */
+/** The renderer Ollama picks: a request override, the Go TEMPLATE, else the GGUF's Jinja template, else `{{ .Prompt }}`. */
 export function promptFormat(model: PromptModel, override?: string): PromptFormat {
   if (override) return { kind: "go", template: parseTemplate(override) };
   if (model.template) return { kind: "go", template: parseTemplate(model.template) };
@@ -26,50 +19,48 @@ export function promptFormat(model: PromptModel, override?: string): PromptForma
   return { kind: "go", template: parseTemplate(DEFAULT_TEMPLATE) };
 }
 
-/** Chat: model SYSTEM (unless the request starts with a system message) + model MESSAGEs + request messages. */
-export function chatMessages(model: PromptModel, request: Message[]): Message[] {
-  const out: Message[] = [];
-  if (model.system && request[0]?.role !== "system") out.push({ role: "system", content: model.system });
-  return [...out, ...model.messages, ...request];
+export interface RenderOptions {
+  /** Request tools (undefined: none, which templates see as nil). */
+  tools?: unknown[];
+  /** The think value after defaulting (undefined: unset). */
+  think?: Think;
+  /** BOS/EOS texts for Jinja templates. */
+  bosText?: string;
+  eosText?: string;
 }
 
-/** Generate: system (request's, else the model's) + model MESSAGEs (only without `context`) + the prompt. */
-export function generateMessages(
-  model: PromptModel,
-  req: { prompt: string; system?: string; images?: string[]; hasContext: boolean },
-): Message[] {
-  const out: Message[] = [];
-  const system = req.system || model.system;
-  if (system) out.push({ role: "system", content: system });
-  if (!req.hasContext) out.push(...model.messages);
-  out.push({ role: "user", content: req.prompt, ...(req.images?.length ? { images: req.images } : {}) });
-  return out;
+/** .Think, .ThinkLevel and .IsThinkSet: true means level "medium". */
+function thinkValues(think: Think | undefined): Record<string, GoValue> {
+  const on = think !== undefined && think !== false;
+  const level = typeof think === "string" ? think : think === true ? "medium" : "";
+  return { Think: on, ThinkLevel: level, IsThinkSet: think !== undefined };
 }
 
-/** Consecutive messages of the same role merge into one (contents joined by a blank line); tool messages never merge. */
-export function collate(messages: Message[]): Message[] {
-  const out: Message[] = [];
-  for (const m of messages) {
-    const prev = out[out.length - 1];
-    if (prev && prev.role === m.role && m.role !== "tool") {
-      out[out.length - 1] = { ...prev, content: `${prev.content}\n\n${m.content}` };
-    } else out.push({ ...m });
-  }
-  return out;
+/** Messages mode: one execution over the collated messages. */
+function renderMessagesMode(t: ParsedTemplate, messages: Message[], opts: RenderOptions): string {
+  const { system, messages: collated } = collate(messages);
+  const data = rootValue({
+    System: system,
+    Messages: new GoList(collated.map(messageValue), "[]*template.templateMessage"),
+    Tools: toolsValue(opts.tools),
+    Response: "",
+    ...thinkValues(opts.think),
+  });
+  return executeTemplate(t, data);
 }
 
-/** Legacy execution: the template runs once per turn; the last turn stops right after `.Response`. */
-function renderLegacy(t: ParsedTemplate, messages: Message[]): string {
+/** Legacy mode: the template runs once per turn; the last turn stops right after `.Response`. */
+function renderLegacy(t: ParsedTemplate, messages: Message[], opts: RenderOptions): string {
   let out = "";
   let system = "";
   let prompt = "";
   let response = "";
-  const data = () => ({ System: system, Prompt: prompt, Response: response, Think: false, ThinkLevel: "", IsThinkSet: false });
+  const data = () => rootValue({ System: system, Prompt: prompt, Response: response, ...thinkValues(opts.think) });
   const flush = () => {
-    out += execute(t.nodes, data());
+    out += executeTemplate(t, data());
     system = prompt = response = "";
   };
-  for (const m of collate(messages)) {
+  for (const m of collate(messages).messages) {
     if (m.role === "system") {
       if (prompt || response) flush();
       system = m.content;
@@ -80,13 +71,24 @@ function renderLegacy(t: ParsedTemplate, messages: Message[]): string {
       response = m.content;
     }
   }
-  return out + execute(truncatedAtResponse(t), data());
+  return out + executeTemplate(t, data(), truncatedAtResponse(t));
 }
 
 /** Renders `messages` into the prompt text sent to the engine. */
-export function renderMessages(format: PromptFormat, messages: Message[], ctx: JinjaContext): string {
+export function renderMessages(format: PromptFormat, messages: Message[], opts: RenderOptions = {}): string {
   if (format.kind === "jinja") {
-    return renderJinja(format.source, messages.map((m) => ({ role: m.role, content: m.content })), ctx);
+    return renderJinja(format.source, messages, {
+      bosText: opts.bosText ?? "",
+      eosText: opts.eosText ?? "",
+      tools: opts.tools,
+      think: opts.think,
+    });
   }
-  return renderLegacy(format.template, messages);
+  const t = format.template;
+  return t.vars.has("messages") ? renderMessagesMode(t, messages, opts) : renderLegacy(t, messages, opts);
+}
+
+/** Suffix mode (generate with prompt and suffix): one execution with only Prompt, Suffix and the think flags. */
+export function renderSuffix(t: ParsedTemplate, prompt: string, suffix: string, think?: Think): string {
+  return executeTemplate(t, rootValue({ Prompt: prompt, Suffix: suffix, Response: "", ...thinkValues(think) }));
 }

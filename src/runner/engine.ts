@@ -43,6 +43,9 @@ const SCHEMA_CACHE_MAX = 32;
 /** One context sequence with its completion driver; LlamaCompletion reuses the KV prefix it holds. */
 type Slot = LlamaCompletion;
 
+/** A prompt as tokens, or the two sides of a fill-in-the-middle gap. */
+type CompletionInput = { tokens: Token[] } | { prefix: Token[]; suffix: Token[] };
+
 export class Engine {
   private readonly free: Slot[];
   private readonly waiters: ((slot: Slot) => void)[] = [];
@@ -122,26 +125,39 @@ export class Engine {
   async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
     const start = process.hrtime.bigint();
     const ctx = this.context.contextSize;
-    let tokens = this.model.tokenize(p.prompt, true);
-    // LlamaCompletion always prepends BOS: drop one the prompt text already carries, so there is exactly one.
-    if (this.bos != null && tokens[0] === this.bos) tokens = tokens.slice(1);
     const lead = this.bos != null ? 1 : 0;
-    let total = tokens.length + lead;
-    if (total === 0) throw new Error("no input provided");
-
-    // LlamaCompletion keeps room for one generated token (it fits its input into ctx - shiftSize and we make
-    // that first shiftSize 1), so the usable prompt window is ctx - 1.
-    if (total > ctx - 1) {
-      if (!p.shift) {
-        if (total > ctx) throw new EngineError(400, PROMPT_TOO_LONG);
-        // Exactly full: nothing can be generated, as in Ollama with shift off.
-        return { doneReason: "length", promptTokens: total, promptEvalNs: elapsed(start), evalTokens: 0, evalNs: 0 };
-      }
-      // Ollama's truncation: keep BOS + the first numKeep tokens and the most recent ones.
-      const keep = Math.max(0, Math.min(p.numKeep < 0 ? tokens.length : p.numKeep, ctx - 2 - lead));
-      const discard = total - (ctx - 1);
-      tokens = [...tokens.slice(0, keep), ...tokens.slice(keep + discard)];
+    let input: CompletionInput;
+    let total: number;
+    if (p.suffix !== undefined) {
+      // Infill: LlamaCompletion lays out [BOS] PRE prefix SUF suffix MID and fits them into the context itself.
+      const fim = this.model.tokens.infill;
+      if (fim.prefix == null || fim.suffix == null) throw new EngineError(400, "this model has no fill-in-the-middle tokens");
+      const prefix = this.model.tokenize(p.prompt, false);
+      const suffix = this.model.tokenize(p.suffix, false);
+      input = { prefix, suffix };
+      total = Math.min(ctx - 1, prefix.length + suffix.length + (fim.middle != null ? 3 : 2) + lead);
+    } else {
+      let tokens = this.model.tokenize(p.prompt, true);
+      // LlamaCompletion always prepends BOS: drop one the prompt text already carries, so there is exactly one.
+      if (this.bos != null && tokens[0] === this.bos) tokens = tokens.slice(1);
       total = tokens.length + lead;
+      if (total === 0) throw new Error("no input provided");
+
+      // LlamaCompletion keeps room for one generated token (it fits its input into ctx - shiftSize and we make
+      // that first shiftSize 1), so the usable prompt window is ctx - 1.
+      if (total > ctx - 1) {
+        if (!p.shift) {
+          if (total > ctx) throw new EngineError(400, PROMPT_TOO_LONG);
+          // Exactly full: nothing can be generated, as in Ollama with shift off.
+          return { doneReason: "length", promptTokens: total, promptEvalNs: elapsed(start), evalTokens: 0, evalNs: 0 };
+        }
+        // Ollama's truncation: keep BOS + the first numKeep tokens and the most recent ones.
+        const keep = Math.max(0, Math.min(p.numKeep < 0 ? tokens.length : p.numKeep, ctx - 2 - lead));
+        const discard = total - (ctx - 1);
+        tokens = [...tokens.slice(0, keep), ...tokens.slice(keep + discard)];
+        total = tokens.length + lead;
+      }
+      input = { tokens };
     }
 
     // One signal for the caller's cancel and our own stop-string stop. It listens from here on, so a cancel
@@ -157,7 +173,7 @@ export class Engine {
       // Cancelled before it began: LlamaCompletion would throw on an aborted signal, so answer here.
       if (slot == null || ac.signal.aborted)
         return { doneReason: "stop", promptTokens: total, promptEvalNs: elapsed(start), evalTokens: 0, evalNs: 0 };
-      return await this.complete(slot, p, tokens, total, grammar, ac, start, onText);
+      return await this.complete(slot, p, input, total, grammar, ac, start, onText);
     } finally {
       signal.removeEventListener("abort", forward);
       if (slot) this.release(slot);
@@ -167,7 +183,7 @@ export class Engine {
   private async complete(
     slot: Slot,
     p: GenerateParams,
-    tokens: Token[],
+    input: CompletionInput,
     promptTokens: number,
     grammar: LlamaGrammar | undefined,
     ac: AbortController,
@@ -199,8 +215,8 @@ export class Engine {
     // holds the stop string, while Ollama keeps the text before it (" Lily" with stop "Lily" leaves " ").
     const stop = new StopFilter(p.stop, onText);
 
-    const res = await slot.generateCompletionWithMeta(tokens, {
-      ...samplingOptions(p.sampling, ctx, tokens),
+    const options = {
+      ...samplingOptions(p.sampling, ctx, "tokens" in input ? input.tokens : input.prefix),
       maxTokens: p.maxTokens > 0 ? p.maxTokens : undefined,
       grammar,
       // With stopOnAbortSignal the loop ends right after the token whose text hit the stop string.
@@ -209,10 +225,14 @@ export class Engine {
       disableContextShift: !p.shift,
       contextShiftSize,
       tokenBias: onSample,
-      onTextChunk: (text) => {
+      onTextChunk: (text: string) => {
         if (stop.push(text)) ac.abort();
       },
-    });
+    };
+    const res =
+      "tokens" in input
+        ? await slot.generateCompletionWithMeta(input.tokens, options)
+        : await slot.generateInfillCompletionWithMeta(input.prefix, input.suffix, options);
     stop.flush();
     const end = process.hrtime.bigint();
     const stats: GenerateStats = {

@@ -54,6 +54,11 @@ export type GrammarSpec = { kind: "json" } | { kind: "schema"; schema: Record<st
 export interface GenerateParams {
   /** Fully rendered prompt; special-token text in it is parsed as special tokens. BOS is added by the runner when the model wants it. */
   prompt: string;
+  /**
+   * Fill in the middle: when set, `prompt` is the text before the gap and this the text after it, both
+   * plain text; the engine lays them out with the model's own FIM tokens.
+   */
+  suffix?: string;
   /** Maximum tokens to generate; 0 or a negative value means no limit other than the context (as Ollama's runner). */
   maxTokens: number;
   /** Stop strings; generation ends before them and they are not returned. */

@@ -6,6 +6,7 @@ import { MAX_JSON_BODY, readLimited } from "./body.js";
 import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerNativeRoutes } from "./routes/native.js";
+import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
 
@@ -46,6 +47,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   });
 
   await registerNativeRoutes(app, ctx);
+  await registerRegistryRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);

@@ -14,6 +14,7 @@ import {
 } from "./blobs.js";
 import { encodeManifest, manifestDigests, manifestSize, parseManifest, type Manifest } from "./manifest.js";
 import { displayShortest, isValidName, isValidPart, type ModelName, type NamePart } from "./name.js";
+import { PartialBlob } from "./partial.js";
 
 export interface StoredManifest {
   name: ModelName;
@@ -112,6 +113,17 @@ export class ModelStore {
     return readFile(this.blobPath(digest));
   }
 
+  /** Size of a stored blob, or undefined when it is not here. */
+  async blobSize(digest: string): Promise<number | undefined> {
+    return stat(this.blobPath(digest)).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+  }
+
+  /** The resumable download state of a blob (registry pulls write through it). */
+  partialBlob(digest: string): PartialBlob {
+    const path = this.blobPath(digest); // validates the digest
+    return new PartialBlob(this.blobsDir, digestHex(digest)!, path);
+  }
+
   // A fresh mtime keeps an uploaded-but-not-yet-referenced blob safe from the startup prune.
   private async touchIfPresent(path: string): Promise<boolean> {
     if (!(await isFile(path))) return false;
@@ -176,6 +188,11 @@ export class ModelStore {
     }
     const st = await stat(path);
     return { name, manifest, raw, digest: sha256Hex(raw), size: manifestSize(manifest), modifiedAt: st.mtime };
+  }
+
+  /** Where the manifest of `name` is (or would be) stored, as spelled; for messages that name the file. */
+  manifestFile(name: ModelName): string {
+    return this.manifestPath(name);
   }
 
   /** undefined when no manifest matches; throws if the manifest file is corrupt. */

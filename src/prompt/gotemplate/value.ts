@@ -105,11 +105,11 @@ export function fromJson(v: unknown): GoValue {
   if (v === null || v === undefined) return null;
   if (typeof v === "string" || typeof v === "boolean" || typeof v === "number") return v;
   if (typeof v === "bigint") return v;
-  if (Array.isArray(v)) return new GoList(v.map(fromJson), "[]interface {}", false, { json: () => v });
+  if (Array.isArray(v)) return new GoList(v.map(fromJson));
   if (typeof v === "object") {
     const entries = new Map<string, GoValue>();
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) entries.set(k, fromJson(x));
-    return new GoMap(entries, "map[string]interface {}", false, { json: () => v });
+    return new GoMap(entries);
   }
   return null;
 }

@@ -1,7 +1,8 @@
 // The native Ollama routes (/api/*): decode, call one service, write the answer.
 import type { FastifyInstance } from "fastify";
 import { decodeChatRequest, decodeGenerateRequest } from "../../api/inference.js";
-import { decodeCopyRequest, decodeCreateRequest, decodeDeleteRequest, decodeShowRequest, requestedModel } from "../../api/models.js";
+import { AsyncQueue } from "../async-queue.js";
+import { decodeCopyRequest, decodeCreateRequest, decodeDeleteRequest, decodeShowRequest, requestedModel, type ProgressResponse } from "../../api/models.js";
 import { createModel } from "../../create/create.js";
 import { VERSION } from "../../version.js";
 import { jsonBody } from "../body.js";
@@ -28,8 +29,14 @@ export async function registerNativeRoutes(app: FastifyInstance, ctx: ServerCont
 
   app.post("/api/create", async (request, reply) => {
     const req = decodeCreateRequest(jsonBody(request));
-    const statuses = await createModel(ctx.store, { ...req, model: requestedModel(req) });
-    await sendReply(reply, { kind: "stream", chunks: toAsync(statuses), collect: (all) => all[all.length - 1]! }, req.stream ?? true);
+    // Statuses stream as they happen (a pull inside a create, a quantization); an error before the
+    // first one is still a plain error reply with its status.
+    const progress = new AsyncQueue<ProgressResponse>();
+    createModel(ctx.store, { ...req, model: requestedModel(req) }, (p) => progress.push(p)).then(
+      () => progress.end(),
+      (e) => progress.fail(e),
+    );
+    await sendReply(reply, { kind: "stream", chunks: progress, collect: (all) => all[all.length - 1]! }, req.stream ?? true);
   });
 
   app.get("/api/tags", async (_req, reply) => sendJson(reply, 200, await listModels(ctx)));
@@ -68,7 +75,3 @@ export async function registerNativeRoutes(app: FastifyInstance, ctx: ServerCont
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
-
-async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
-}

@@ -12,16 +12,16 @@ import type {
   GenerateResponse,
   InferenceFields,
   Message,
+  Think,
 } from "../../api/inference.js";
 import { DEFAULT_CONTEXT_LENGTH } from "../../config.js";
-import {
-  chatMessages,
-  generateMessages,
-  promptFormat,
-  renderMessages,
-  type PromptModel,
-} from "../../prompt/build.js";
-import { TemplateError } from "../../prompt/template.js";
+import { promptFormat, renderMessages, renderSuffix, type PromptFormat } from "../../prompt/build.js";
+import { jinjaThinkingTags, jinjaToolCallTag } from "../../prompt/jinja.js";
+import { chatMessages, generateMessages, stripOldThinking, type PromptModel } from "../../prompt/messages.js";
+import { isEmpty, OutputParser, type OutputDelta, type OutputOptions } from "../../prompt/output.js";
+import { TemplateError, thinkingTags, toolCallTag } from "../../prompt/template.js";
+import { toolNames } from "../../prompt/tools.js";
+import { fitMessages } from "../../prompt/truncate.js";
 import type { GenerateParams, GenerateStats, GrammarSpec, LoadParams } from "../../runner/protocol.js";
 import type { Lease } from "../../scheduler/scheduler.js";
 import type { StoredModel } from "../../store/model.js";
@@ -61,10 +61,11 @@ async function prepare(ctx: ServerContext, model: StoredModel, req: InferenceFie
   return { model, facts, caps, options, load };
 }
 
-function checkThink(p: Prepared, req: InferenceFields) {
-  if (req.think !== undefined && req.think !== false && !p.caps.includes("thinking")) {
-    throw badRequest(`"${req.model}" does not support thinking`);
-  }
+/** The think value to use: absent means on for thinking models; asking a non-thinking model to think is a 400. */
+function resolveThink(p: Prepared, req: InferenceFields): Think | undefined {
+  if (p.caps.includes("thinking")) return req.think ?? true;
+  if (req.think !== undefined && req.think !== false) throw badRequest(`"${req.model}" does not support thinking`);
+  return req.think;
 }
 
 function acquire(ctx: ServerContext, p: Prepared, req: InferenceFields, signal: AbortSignal): Promise<Lease> {
@@ -129,14 +130,17 @@ async function* stream<T extends object>(
   lease: Lease,
   params: GenerateParams,
   signal: AbortSignal,
-  chunk: (text: string) => T,
+  chunk: (text: string) => T | undefined,
   final: (stats: GenerateStats) => T,
 ): AsyncGenerator<T> {
   try {
     const texts = new AsyncQueue<string>();
     const done = lease.runner.generate(params, { signal, onToken: (t) => texts.push(t) });
     done.then(() => texts.end(), (e) => texts.fail(e));
-    for await (const text of texts) if (text) yield chunk(text);
+    for await (const text of texts) {
+      const c = text ? chunk(text) : undefined;
+      if (c) yield c;
+    }
     yield final(await done);
   } finally {
     lease.release();
@@ -147,22 +151,60 @@ function promptModel(model: StoredModel, facts: ModelFacts): PromptModel {
   return { template: model.template, chatTemplate: facts.chatTemplate, system: model.system, messages: model.messages };
 }
 
-function render(p: Prepared, messages: Message[], template: string | undefined, lease: Lease): string {
+/** Template errors while rendering are the server's (500), with Go's message. */
+function templateErrors<T>(fn: () => T): T {
   try {
-    const info = lease.runner.info;
-    return renderMessages(promptFormat(promptModel(p.model, p.facts), template), messages, {
-      bosText: info.bosText,
-      eosText: info.eosText,
-    });
+    return fn();
   } catch (e) {
     if (e instanceof TemplateError) throw new ApiError(500, e.message);
     throw e;
   }
 }
 
+function formatFor(p: Prepared, override?: string): PromptFormat {
+  return templateErrors(() => promptFormat(promptModel(p.model, p.facts), override));
+}
+
+interface RenderPlan {
+  format: PromptFormat;
+  tools?: unknown[];
+  think?: Think;
+  truncate: boolean;
+}
+
+/** Renders the conversation, dropping its oldest messages while the prompt exceeds num_ctx (tokens counted by the runner). */
+async function renderFitted(p: Prepared, lease: Lease, messages: Message[], plan: RenderPlan) {
+  const info = lease.runner.info;
+  const render = (msgs: Message[]) =>
+    templateErrors(() =>
+      renderMessages(plan.format, msgs, { tools: plan.tools, think: plan.think, bosText: info.bosText, eosText: info.eosText }),
+    );
+  const count = async (text: string) => (await lease.runner.tokenize(text)).length + (info.addBos ? 1 : 0);
+  return fitMessages(messages, render, count, {
+    numCtx: Math.min(p.load.contextSize, info.contextSize),
+    truncate: plan.truncate,
+    imageTokens: p.model.projectorPaths.length > 0 ? 768 : 0,
+    imageMarkers: plan.format.kind === "go",
+  });
+}
+
+/** How the model's output is split: thinking tags (from the model's own template) and the tool-call tag. */
+function outputOptions(p: Prepared, think: Think | undefined, prompt: string, tools: unknown[] | undefined): OutputOptions {
+  const own = formatFor(p);
+  const opts: OutputOptions = {};
+  if (think !== undefined && think !== false) {
+    const tags = own.kind === "go" ? thinkingTags(own.template) : jinjaThinkingTags(own.source);
+    if (tags?.open && tags.close) opts.thinking = { ...tags, prefilled: prompt.trim().endsWith(tags.open) };
+  }
+  if (tools?.length) {
+    opts.tools = { tag: own.kind === "go" ? toolCallTag(own.template) : jinjaToolCallTag(own.source), names: toolNames(tools) };
+  }
+  return opts;
+}
+
 /** `_debug_render_only`: the prompt the engine would get, without generating. */
-function debugInfo(rendered: string, images: string[] | undefined): DebugInfo {
-  return { rendered_template: rendered, image_count: images?.length ?? 0 };
+function debugInfo(rendered: string, images: number): DebugInfo {
+  return { rendered_template: rendered, image_count: images };
 }
 
 function isZeroKeepAlive(v: number | undefined) {
@@ -177,6 +219,46 @@ async function withLease<T>(lease: Lease, fn: () => Promise<T>): Promise<T> {
     lease.release();
     throw e;
   }
+}
+
+interface GenerateInput {
+  text: string;
+  images: number;
+  /** Fill-in-the-middle by the engine: `text` is the prefix. */
+  suffix?: string;
+  /** What _debug_render_only shows. */
+  debug: string;
+}
+
+/** The prompt for /api/generate: raw, suffix mode (template or engine FIM), a template override, or the chat path. */
+async function generateInput(p: Prepared, lease: Lease, req: GenerateRequest, think: Think | undefined): Promise<GenerateInput> {
+  const prompt = req.prompt ?? "";
+  const images = req.images?.length ?? 0;
+  if (req.raw) return { text: prompt, images, debug: prompt };
+  const prior = req.context?.length ? await lease.runner.detokenize(req.context) : "";
+  if (req.suffix) {
+    const format = formatFor(p, req.template);
+    if (format.kind === "go" && (format.template.vars.has("suffix") || !p.facts.fim)) {
+      const text = prior + templateErrors(() => renderSuffix(format.template, prompt, req.suffix!, think));
+      return { text, images, debug: text };
+    }
+    const fim = p.facts.fim!;
+    return { text: prompt, suffix: req.suffix, images, debug: `${fim.prefix}${prompt}${fim.suffix}${req.suffix}${fim.middle}` };
+  }
+  const messages = generateMessages(promptModel(p.model, p.facts), {
+    prompt,
+    system: req.system,
+    images: req.images,
+    hasContext: Boolean(req.context?.length),
+  });
+  if (req.template) {
+    // A request template runs directly over the messages: no truncation, and .Tools is nil.
+    const format = formatFor(p, req.template);
+    const text = prior + templateErrors(() => renderMessages(format, messages, { think }));
+    return { text, images, debug: text };
+  }
+  const fitted = await renderFitted(p, lease, messages, { format: formatFor(p), tools: [], think, truncate: req.truncate ?? true });
+  return { text: prior + fitted.prompt, images: fitted.images, debug: prior + fitted.prompt };
 }
 
 export async function generate(ctx: ServerContext, req: GenerateRequest, signal: AbortSignal): Promise<Reply> {
@@ -197,7 +279,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     throw badRequest("raw mode does not support template, system, or context");
   }
   const p = await prepare(ctx, model, req);
-  checkThink(p, req);
+  const think = resolveThink(p, req);
   const missing: Capability[] = [];
   if (!p.caps.includes("completion")) throw badRequest(`"${sent}" does not support generate`);
   if (req.suffix && !p.caps.includes("insert")) missing.push("insert");
@@ -208,32 +290,26 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     lease.release();
     return single({ ...base(), response: "", done: true, done_reason: "load" });
   }
-  const text = await withLease(lease, async () => {
-    if (req.raw) return prompt;
-    const messages = generateMessages(promptModel(model, p.facts), {
-      prompt,
-      system: req.system,
-      images: req.images,
-      hasContext: Boolean(req.context?.length),
-    });
-    const rendered = render(p, messages, req.template, lease);
-    const prior = req.context?.length ? await lease.runner.detokenize(req.context) : "";
-    return prior + rendered;
-  });
+  const input = await withLease(lease, () => generateInput(p, lease, req, think));
   if (req._debug_render_only) {
     lease.release();
-    return single({ ...base(), response: "", done: false, _debug_info: debugInfo(text, req.images) });
+    return single({ ...base(), response: "", done: false, _debug_info: debugInfo(input.debug, input.images) });
   }
-  const params = generateParams(p, text, req.format, req, !req.raw);
+  const params = { ...generateParams(p, input.text, req.format, req, !req.raw), suffix: input.suffix };
+  const parser = new OutputParser(req.raw ? {} : withLeaseSync(lease, () => outputOptions(p, think, input.text, undefined)));
+  // GenerateResponse field order: model, created_at, response, thinking?, done, ...
+  const chunk = (d: OutputDelta, done: boolean) =>
+    ({ ...base(), response: d.content, thinking: d.thinking || undefined, done }) satisfies GenerateResponse;
   const chunks = stream<GenerateResponse>(
     lease,
     params,
     signal,
-    (response) => ({ ...base(), response, done: false }),
+    (text) => {
+      const d = parser.push(text);
+      return isEmpty(d) ? undefined : chunk(d, false);
+    },
     (stats) => ({
-      ...base(),
-      response: "",
-      done: true,
+      ...chunk(parser.finish(), true),
       done_reason: stats.doneReason,
       context: req.raw ? undefined : stats.context,
       ...durations(t0, lease, stats),
@@ -243,9 +319,32 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     kind: "stream",
     chunks,
     collect: (all) => {
-      const list = all as GenerateResponse[];
-      return { ...list[list.length - 1]!, response: list.map((c) => c.response).join("") };
+      const list = all as (GenerateResponse & { thinking?: string })[];
+      const last = list[list.length - 1]!;
+      const thinking = list.map((c) => c.thinking ?? "").join("");
+      const { model: m, created_at, response: _r, thinking: _t, done, ...rest } = last;
+      return { model: m, created_at, response: list.map((c) => c.response).join(""), thinking: thinking || undefined, done, ...rest };
     },
+  };
+}
+
+/** Like withLease for synchronous work. */
+function withLeaseSync<T>(lease: Lease, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    lease.release();
+    throw e;
+  }
+}
+
+/** The assistant message of a chat chunk, fields in Go's order. */
+function assistantMessage(d: OutputDelta): Message {
+  return {
+    role: "assistant",
+    content: d.content,
+    thinking: d.thinking || undefined,
+    tool_calls: d.calls.length ? d.calls : undefined,
   };
 }
 
@@ -265,32 +364,38 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     return single({ ...base(), message: emptyMessage, done: true, done_reason: "unload" });
   }
   const p = await prepare(ctx, model, req);
-  checkThink(p, req);
+  const think = resolveThink(p, req);
   if (!p.caps.includes("completion")) throw badRequest(`"${sent}" does not support chat`);
-  if (req.tools?.length && !p.caps.includes("tools")) throw badRequest(`${model.fullName} does not support tools`);
+  const tools = req.tools?.length ? req.tools : undefined;
+  if (tools && !p.caps.includes("tools")) throw badRequest(`${model.fullName} does not support tools`);
 
   const lease = await acquire(ctx, p, req, signal);
   if (messages.length === 0) {
     lease.release();
     return single({ ...base(), message: emptyMessage, done: true, done_reason: "load" });
   }
-  const text = await withLease(lease, async () =>
-    render(p, chatMessages(promptModel(model, p.facts), messages), undefined, lease),
+  let all = chatMessages(promptModel(model, p.facts), messages);
+  if (model.config.model_family === "qwen3" || model.name.model === "deepseek-r1") all = stripOldThinking(all);
+  const fitted = await withLease(lease, () =>
+    renderFitted(p, lease, all, { format: formatFor(p), tools, think, truncate: req.truncate ?? true }),
   );
   if (req._debug_render_only) {
     lease.release();
-    const images = messages.flatMap((m) => m.images ?? []);
-    return single({ ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(text, images) });
+    return single({ ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(fitted.prompt, fitted.images) });
   }
-  const params = generateParams(p, text, req.format, req, false);
+  const params = generateParams(p, fitted.prompt, req.format, req, false);
+  const parser = new OutputParser(withLeaseSync(lease, () => outputOptions(p, think, fitted.prompt, tools)));
   const chunks = stream<ChatResponse>(
     lease,
     params,
     signal,
-    (content) => ({ ...base(), message: { role: "assistant", content }, done: false }),
+    (text) => {
+      const d = parser.push(text);
+      return isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false };
+    },
     (stats) => ({
       ...base(),
-      message: emptyMessage,
+      message: assistantMessage(parser.finish()),
       done: true,
       done_reason: stats.doneReason,
       ...durations(t0, lease, stats),
@@ -299,10 +404,14 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   return {
     kind: "stream",
     chunks,
-    collect: (all) => {
-      const list = all as ChatResponse[];
-      const content = list.map((c) => c.message.content).join("");
-      return { ...list[list.length - 1]!, message: { role: "assistant", content } };
+    collect: (list) => {
+      const cs = list as ChatResponse[];
+      const d: OutputDelta = {
+        content: cs.map((c) => c.message.content).join(""),
+        thinking: cs.map((c) => c.message.thinking ?? "").join(""),
+        calls: cs.flatMap((c) => c.message.tool_calls ?? []),
+      };
+      return { ...cs[cs.length - 1]!, message: assistantMessage(d) };
     },
   };
 }

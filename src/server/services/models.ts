@@ -36,14 +36,18 @@ export async function listModels(ctx: ServerContext): Promise<{ models: ListMode
     if (!model) continue;
     const facts = await factsOf(model);
     const name = displayShortest(s.name);
-    models.push({
+    const caps = capabilities(model, facts);
+    // Newer Ollama lists capabilities too (after details, omitted when empty).
+    const entry: ListModel = {
       name,
       model: name,
       modified_at: localTimestamp(s.modifiedAt),
       size: s.size,
       digest: s.digest,
       details: detailsOf(model, facts),
-    });
+      capabilities: caps.length ? caps : undefined,
+    };
+    models.push(entry);
   }
   return { models };
 }
