@@ -2,7 +2,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
+import { toMessage, toMessageEvents, toNativeChat } from "../src/server/anthropic/messages.js";
 import { createFromGguf, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { JSON_CALLS } from "./support/tools.js";
 
 let srv: TestServer;
 let anthropic: Anthropic;
@@ -87,4 +89,78 @@ test("errors take Anthropic's shape", async () => {
     model: "stories", max_tokens: 5, messages: [{ role: "user", content: [{ type: "image", source: { type: "url", url: "https://x" } }] }],
   });
   assert.deepEqual([url.status, url.json.error.message], [400, "invalid image source type: url. Only base64 images are supported."]);
+});
+
+test("tool_use and tool_result blocks translate to native tool calls and tool messages", () => {
+  const req = toNativeChat({
+    model: "m",
+    max_tokens: 5,
+    system: "sys",
+    tools: [{ name: "get_weather", description: "Weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+    messages: [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: [{ type: "text", text: "Checking." }, { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "sunny" }, { type: "text", text: "Thanks" }] },
+    ],
+  });
+  assert.deepEqual(req.messages, [
+    { role: "system", content: "sys" },
+    { role: "user", content: "Weather in Paris?" },
+    { role: "assistant", content: "Checking.", tool_calls: [{ id: "toolu_1", function: { index: 0, name: "get_weather", arguments: { city: "Paris" } } }] },
+    { role: "tool", content: "sunny", tool_call_id: "toolu_1", tool_name: "get_weather" },
+    { role: "user", content: "Thanks" },
+  ]);
+  assert.deepEqual(req.tools, [
+    { type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } },
+  ]);
+  assert.equal((req.options as { num_predict: number }).num_predict, 5);
+});
+
+test("a native answer with a tool call becomes a tool_use block and stop_reason tool_use, streaming too", async () => {
+  const native = {
+    model: "m", created_at: new Date().toISOString(), done: true, done_reason: "stop" as const, prompt_eval_count: 7, eval_count: 3,
+    message: { role: "assistant", content: "", tool_calls: [{ id: "call_abc", function: { index: 0, name: "get_weather", arguments: { city: "Rome" } } }] },
+  };
+  const msg = toMessage(native, "msg_x", "m");
+  assert.deepEqual(msg.content, [{ type: "tool_use", id: "call_abc", name: "get_weather", input: { city: "Rome" } }]);
+  assert.equal(msg.stop_reason, "tool_use");
+  const events = [];
+  for await (const e of toMessageEvents((async function* () { yield native; })(), "msg_x", "m")) events.push(e);
+  assert.deepEqual(events.map((e) => e.event), [
+    "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
+  ]);
+  assert.deepEqual(events[2]!.data.delta, { type: "input_json_delta", partial_json: '{"city":"Rome"}' });
+  assert.deepEqual((events[4]!.data.delta as { stop_reason: string }).stop_reason, "tool_use");
+});
+
+test("tools and a tool result over HTTP reach a model whose template renders them", async () => {
+  await createFromGguf(srv.url, "tooly", STORIES, { template: JSON_CALLS });
+  const msg = await anthropic.messages.create({
+    model: "tooly",
+    max_tokens: 3,
+    tools: [{ name: "get_weather", description: "Weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+    messages: [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "sunny" }] },
+    ],
+  });
+  assert.equal(msg.stop_reason, "max_tokens");
+  await assert.rejects(
+    anthropic.messages.create({
+      model: "stories", max_tokens: 3, tools: [{ name: "f", input_schema: { type: "object" } }], messages: [{ role: "user", content: "x" }],
+    }),
+    /does not support tools/,
+  );
+});
+
+test("thinking comes back as a thinking block before the text, streaming as thinking_delta", async () => {
+  await createFromGguf(srv.url, "thinker", STORIES, { template: "{{ range .Messages }}{{ if .Thinking }}time{{ .Thinking }}Lily{{ end }}{{ .Content }}{{ end }}" });
+  const req = { model: "thinker", max_tokens: 24, ...greedy, thinking: { type: "enabled" as const, budget_tokens: 1024 }, messages: [{ role: "user" as const, content: "Once upon a time" }] };
+  const msg = await anthropic.messages.create(req);
+  assert.deepEqual(msg.content.map((b) => b.type), ["thinking", "text"]);
+  assert.equal((msg.content[0] as { thinking: string }).thinking, ", there was a little girl named ");
+  const kinds = new Set<string>();
+  for await (const ev of anthropic.messages.stream(req)) if (ev.type === "content_block_delta") kinds.add(ev.delta.type);
+  assert.deepEqual([...kinds], ["thinking_delta", "text_delta"]);
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { buildRandomBert } from "../bench/random-bert.js";
 import { createFromGguf, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { callSchema, JSON_CALLS, weather } from "./support/tools.js";
 
 let srv: TestServer;
 let openai: OpenAI;
@@ -98,6 +99,8 @@ test("content parts: text parts merge, base64 images are accepted, remote images
     messages: [{ role: "user", content: [{ type: "text", text: "Once upon" }, { type: "text", text: "a time" }] }],
   });
   assert.equal(render.status, 200, render.text);
+  // Each part became a message; the template layer merges them back with a blank line.
+  assert.equal(render.json._debug_info.rendered_template, "Once upon\n\na time");
   const ok = await openai.chat.completions.create({
     model: "stories",
     max_tokens: 2,
@@ -171,4 +174,78 @@ test("models: list and retrieve", async () => {
   const m = await openai.models.retrieve("stories");
   assert.deepEqual({ id: m.id, object: m.object, owned_by: m.owned_by }, { id: "stories", object: "model", owned_by: "library" });
   await assert.rejects(openai.models.retrieve("nope"), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404);
+});
+
+test("tools: a forced call comes back as tool_calls with JSON-string arguments; tool results render back", async () => {
+  await createFromGguf(srv.url, "tooly", STORIES, { template: JSON_CALLS });
+  const res = await openai.chat.completions.create({
+    model: "tooly",
+    temperature: 0,
+    tools: [weather as OpenAI.Chat.Completions.ChatCompletionTool],
+    response_format: { type: "json_schema", json_schema: { name: "call", schema: callSchema } },
+    messages: [{ role: "user", content: "Weather?" }],
+  });
+  const choice = res.choices[0]!;
+  assert.equal(choice.finish_reason, "tool_calls");
+  const call = choice.message.tool_calls![0]! as { id: string; type: string; function: { name: string; arguments: string } };
+  assert.equal(call.type, "function");
+  assert.match(call.id, /^call_[a-z0-9]{8}$/);
+  assert.equal(call.function.name, "get_weather");
+  assert.ok(["Paris", "Rome"].includes(JSON.parse(call.function.arguments).city));
+
+  let streamed: string | undefined;
+  let finish;
+  for await (const chunk of await openai.chat.completions.create({
+    model: "tooly", temperature: 0, stream: true, tools: [weather as OpenAI.Chat.Completions.ChatCompletionTool],
+    response_format: { type: "json_schema", json_schema: { name: "call", schema: callSchema } },
+    messages: [{ role: "user", content: "Weather?" }],
+  })) {
+    const tc = chunk.choices[0]?.delta.tool_calls?.[0];
+    if (tc) streamed = tc.function?.name;
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(streamed, "get_weather");
+  assert.equal(finish, "tool_calls");
+
+  // The assistant's call and the tool's answer (named from the call id) render through the template.
+  const render = await postJson(srv.url, "/v1/chat/completions", {
+    model: "tooly",
+    _debug_render_only: true,
+    messages: [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      { role: "tool", tool_call_id: "call_1", content: "sunny" },
+    ],
+  });
+  assert.equal(render.status, 200, render.text);
+  assert.equal(
+    render.json._debug_info.rendered_template,
+    'U: Weather in Paris?\nA: {"name": "get_weather", "parameters": {"city":"Paris"}}\nT(get_weather): sunny\nA:',
+  );
+  const bad = await postJson(srv.url, "/v1/chat/completions", {
+    model: "tooly",
+    messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{not json" } }] }],
+  });
+  assert.deepEqual([bad.status, bad.json.error.message], [400, "invalid tool call arguments"]);
+});
+
+test("reasoning: thinking text comes back as `reasoning`, in chunks of its own when streaming", async () => {
+  // Thinking tags "time" and "Lily": the greedy story splits into thinking and content (see thinking.test.ts).
+  await createFromGguf(srv.url, "thinker", STORIES, { template: "{{ range .Messages }}{{ if .Thinking }}time{{ .Thinking }}Lily{{ end }}{{ .Content }}{{ end }}" });
+  const res = await openai.chat.completions.create({ model: "thinker", messages: story, temperature: 0, max_tokens: 24 });
+  const msg = res.choices[0]!.message as { content: string; reasoning?: string };
+  assert.equal(msg.reasoning, ", there was a little girl named ");
+  assert.ok(msg.content.startsWith(". She loved"), msg.content);
+  let reasoning = "";
+  let content = "";
+  for await (const chunk of await openai.chat.completions.create({ model: "thinker", messages: story, temperature: 0, max_tokens: 24, stream: true })) {
+    const delta = chunk.choices[0]?.delta as { content?: string; reasoning?: string } | undefined;
+    assert.ok(!(delta?.reasoning && delta.content), "reasoning and content never share a chunk");
+    reasoning += delta?.reasoning ?? "";
+    content += delta?.content ?? "";
+  }
+  assert.equal(reasoning, msg.reasoning);
+  assert.equal(content, msg.content);
+  const off = await openai.chat.completions.create({ model: "stories", messages: story, max_tokens: 2, reasoning_effort: "none" });
+  assert.equal(off.choices.length, 1);
 });

@@ -5,26 +5,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Ajv } from "ajv";
+import { callSchema, JSON_CALLS, weather } from "./support/tools.js";
 import { createFromGguf, ndjson, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
-// Llama 3.1 style: tools as JSON in the last user turn, calls as bare JSON objects.
-const JSON_CALLS =
-  '{{- range $i, $_ := .Messages }}{{- $last := eq (len (slice $.Messages $i)) 1 }}' +
-  '{{- if eq .Role "user" }}{{ if and $.Tools $last }}Tools: {{ range $.Tools }}{{ . }} {{ end }}{{ end }}U: {{ .Content }}\n' +
-  '{{ else if eq .Role "assistant" }}A: {{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "parameters": {{ .Function.Arguments }}}{{ end }}{{ else }}{{ .Content }}{{ end }}\n' +
-  '{{ else if eq .Role "tool" }}T({{ .ToolName }}): {{ .Content }}\n{{ end }}{{ end }}A:';
 // A tag the story model writes on its own, to show what happens after a tool-call tag.
 const LILY_TAG =
   '{{ range .Messages }}{{ if .ToolCalls }}Lily{{ range .ToolCalls }}{{ .Function.Name }}{{ end }}{{ end }}{{ .Content }}{{ end }}{{ if .Tools }}{{ end }}';
 
-const weather = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Get the weather",
-    parameters: { type: "object", required: ["city"], properties: { city: { type: "string", description: "The city" } } },
-  },
-};
 
 let srv: TestServer;
 before(async () => {
@@ -67,15 +54,6 @@ test("a template without .Tools refuses tools; show lists the tools capability",
   assert.deepEqual(caps["stories:latest"], ["completion"]);
 });
 
-// The call the schema forces: the model can only choose among these values.
-const callSchema = {
-  type: "object",
-  properties: {
-    name: { type: "string", enum: ["get_weather"] },
-    parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris", "Rome"] } }, required: ["city"] },
-  },
-  required: ["name", "parameters"],
-};
 
 test("a JSON tool call in the output becomes message.tool_calls (non-streaming), with format and tools together", async () => {
   const res = await postJson(srv.url, "/api/chat", {

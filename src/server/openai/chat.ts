@@ -133,6 +133,8 @@ export function toChatCompletion(native: ChatResponse, id: string, model: string
       },
     ],
     usage: usageOf(native),
+    // `_debug_render_only` answers carry the rendered prompt through.
+    ...(native._debug_info ? { _debug_info: native._debug_info } : {}),
   };
 }
 

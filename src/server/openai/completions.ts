@@ -38,6 +38,7 @@ export function toCompletion(native: GenerateResponse, id: string, model: string
     system_fingerprint: "fp_ollama",
     choices: [{ text: native.response, index: 0, finish_reason: native.done_reason ?? null }],
     usage: usageOf(native),
+    ...(native._debug_info ? { _debug_info: native._debug_info } : {}),
   };
 }
 
