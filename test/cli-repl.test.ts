@@ -20,6 +20,11 @@ before(async () => {
   srv = await startTestServer();
   home = await mkdtemp(join(tmpdir(), "corral-repl-home-"));
   await createFromGguf(srv.url, "chat", STORIES, { parameters: { num_predict: 12, temperature: 0 } });
+  // Thinking tags "time" (the prompt's last word opens the block) and "Lily".
+  await createFromGguf(srv.url, "thinker", STORIES, {
+    template: "{{ range .Messages }}{{ if .Thinking }}time{{ .Thinking }}Lily{{ end }}{{ .Content }}{{ end }}",
+    parameters: { num_predict: 16, temperature: 0 },
+  });
   await createFromGguf(srv.url, "teller", STORIES, {
     parameters: { num_predict: 12, temperature: 0 },
     messages: [{ role: "user", content: "Hello" }, { role: "assistant", content: "Hi there" }],
@@ -156,6 +161,19 @@ test("/set and /show: parameters, system, modes, and their messages", async () =
   await expect("/frobnicate", /^Unknown command '\/frobnicate'\. Type \/\? for help$/m);
   await expect("/load nope", /^Loading model 'nope'\nCouldn't find model 'nope'$/m);
   await expect("/load teller", /^Loading model 'teller'$/m);
+  await t.line("/bye");
+  await t.waitFor(/\[exited 0\]$/);
+});
+
+test("thinking shows between its markers; /set nothink turns it off", async () => {
+  const t = await run("thinker");
+  const thought = await say(t, "Once upon a time");
+  assert.ok(thought.includes(">>> Once upon a time\nThinking...\n, there was a little girl named\n...done thinking.\n\n. She loved to play\n\n"), thought);
+  await t.line("/set nothink");
+  await t.waitFor(/^Set 'nothink' mode\.$/m);
+  assert.ok(!(await t.screen()).includes("does not support thinking"));
+  const plain = await say(t, "Once upon a time");
+  assert.ok(plain.endsWith(`>>> Once upon a time\n${STORY} loved to play\n\n${PLACEHOLDER}`), plain);
   await t.line("/bye");
   await t.waitFor(/\[exited 0\]$/);
 });

@@ -305,6 +305,19 @@ test("pull and push take --insecure and report the server's error cleanly", asyn
   fails(await cli(["run", `${registry}/library/absent`, "hi", "--insecure"]), /^Error: \S.*\n$/, { progress: true });
 });
 
+// Thinking tags "time" (the prompt's last word opens the block) and "Lily": the greedy story's
+// first words are then the model's thinking.
+const TIME_LILY = "{{ range .Messages }}{{ if .Thinking }}time{{ .Thinking }}Lily{{ end }}{{ .Content }}{{ end }}";
+
+test("thinking is shown between Thinking... and ...done thinking., or hidden, or turned off", async () => {
+  await createFromGguf(srv.url, "thinker", STORIES, { template: TIME_LILY, parameters: { num_predict: 12, temperature: 0 } });
+  const shown = ok(await cli(["run", "thinker", "Once upon a time"]));
+  assert.equal(shown.stdout, "Thinking...\n, there was a little girl named \n...done thinking.\n\n. She\n\n");
+  assert.equal(ok(await cli(["run", "thinker", "Once upon a time", "--hidethinking"])).stdout, ". She\n\n");
+  assert.equal(ok(await cli(["run", "thinker", "Once upon a time", "--think=false"])).stdout, `${STORY}\n\n`);
+  assert.equal(ok(await cli(["run", "thinker", "Once upon a time", "--think=high"])).stdout, shown.stdout);
+});
+
 test("a vision model gets the images named in the prompt", async () => {
   // Two FROM lines: the weights beside the Modelfile, the projector elsewhere.
   const dir = join(work, "vision");

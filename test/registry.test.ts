@@ -174,7 +174,8 @@ test("create from a model that is not here pulls it first, inside the create str
     const show = await postJson(other.url, "/api/show", { model: "local-derived" });
     assert.equal(show.status, 200);
     assert.equal(show.json.system, "Hi.");
-    const missing = await postJson(other.url, "/api/create", { model: "x", from: `${registry.host}/corral/no-such-base` });
+    // Non-streaming, the failed pull is the reply itself (streaming, it is the last line after "pulling manifest").
+    const missing = await postJson(other.url, "/api/create", { model: "x", from: `${registry.host}/corral/no-such-base`, stream: false });
     assert.deepEqual([missing.status, missing.json], [404, { error: "pull model manifest: file does not exist" }]);
   } finally {
     await other.stop();

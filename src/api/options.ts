@@ -2,13 +2,15 @@
 // defaults <- model parameters <- request options. Unknown keys are ignored, never errors.
 import { ApiError } from "./errors.js";
 
-type OptionType = "int" | "float" | "bool" | "stringArray";
+export type OptionType = "int" | "float" | "bool" | "stringArray";
 
-const OPTION_TYPES = {
+/** Every option Ollama knows and its type (also what a Modelfile's PARAMETER lines are typed by). */
+export const OPTION_TYPES = {
   num_keep: "int", seed: "int", num_predict: "int", top_k: "int", top_p: "float", min_p: "float",
   typical_p: "float", repeat_last_n: "int", temperature: "float", repeat_penalty: "float",
   presence_penalty: "float", frequency_penalty: "float", stop: "stringArray",
   num_ctx: "int", num_batch: "int", num_gpu: "int", main_gpu: "int", use_mmap: "bool", num_thread: "int",
+  draft_num_predict: "int",
 } as const satisfies Record<string, OptionType>;
 
 export type OptionName = keyof typeof OPTION_TYPES;

@@ -106,3 +106,12 @@ export function shortestFloat32(x: number): number {
   }
   return f;
 }
+
+/** Go's %v of a value decoded from JSON. */
+export function goValue(v: unknown): string {
+  if (typeof v === "number") return goFloat(v);
+  if (Array.isArray(v)) return `[${v.map(goValue).join(" ")}]`;
+  if (v === null || v === undefined) return "<nil>";
+  if (typeof v === "object") return `map[${Object.entries(v).map(([k, x]) => `${k}:${goValue(x)}`).join(" ")}]`;
+  return String(v);
+}

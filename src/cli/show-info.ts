@@ -1,7 +1,7 @@
 // The `show MODEL` info view (also `/show info` in `run`): sections introduced by two spaces and
 // a title, rows in borderless tables, a blank line after each.
 import type { ShowInfo } from "./client.js";
-import { goFloat, humanNumber } from "./format.js";
+import { goValue, humanNumber } from "./format.js";
 import { renderTable } from "./table.js";
 import { displayWidth } from "./term.js";
 
@@ -12,15 +12,6 @@ function section(title: string, rows: Rows, maxColumnWidth?: number): string {
 }
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
-
-/** Go's %v of a decoded JSON value. */
-function goValue(v: unknown): string {
-  if (typeof v === "number") return goFloat(v);
-  if (Array.isArray(v)) return `[${v.map(goValue).join(" ")}]`;
-  if (v === null || v === undefined) return "<nil>";
-  if (typeof v === "object") return `map[${Object.entries(v).map(([k, x]) => `${k}:${goValue(x)}`).join(" ")}]`;
-  return String(v);
-}
 
 /** A metadata value; arrays show what fits in about ten columns, then "...+N more". */
 function metadataValue(v: unknown): string {

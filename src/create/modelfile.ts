@@ -1,6 +1,7 @@
 // Modelfile parsing (spec §9.1) and its mapping onto a JSON /api/create request (§9.2).
 // The parser is pure text -> commands, each remembering its line so errors can point at it; the
 // mapping takes a resolver for FROM/ADAPTER/DRAFT paths, so this module never touches the disk.
+import { isKnownOption, OPTION_TYPES } from "../api/options.js";
 
 export type MessageRole = "system" | "user" | "assistant";
 
@@ -158,16 +159,6 @@ export function parseModelfile(input: string): ModelfileCommand[] {
 
 // ---- PARAMETER values ----------------------------------------------------------------------
 
-type ParameterType = "int" | "float" | "bool" | "strings";
-
-/** Runtime options a Modelfile may set, with the Go type that decides how a value is read. */
-const PARAMETER_TYPES: Record<string, ParameterType> = {
-  num_keep: "int", seed: "int", num_predict: "int", top_k: "int", top_p: "float", min_p: "float",
-  typical_p: "float", repeat_last_n: "int", temperature: "float", repeat_penalty: "float",
-  presence_penalty: "float", frequency_penalty: "float", stop: "strings",
-  num_ctx: "int", num_batch: "int", num_gpu: "int", main_gpu: "int", use_mmap: "bool", num_thread: "int",
-  draft_num_predict: "int",
-};
 
 /** Removed options: Ollama warns and skips them rather than failing the Modelfile. */
 export const DEPRECATED_PARAMETERS: readonly string[] = [
@@ -198,12 +189,12 @@ function float32Value(x: number): number {
  * keeps every value. Throws Ollama's messages: `unknown parameter 'x'`, `invalid int value [v]`.
  */
 export function parseParameter(name: string, values: string[]): ParameterValue {
-  const type = Object.hasOwn(PARAMETER_TYPES, name) ? PARAMETER_TYPES[name] : undefined;
+  const type = isKnownOption(name) ? OPTION_TYPES[name] : undefined;
   if (!type) throw new Error(`unknown parameter '${name}'`);
   const v = values[0] ?? "";
   const shown = `[${values.join(" ")}]`;
   switch (type) {
-    case "strings":
+    case "stringArray":
       return [...values];
     case "int": {
       if (!INT.test(v) || BigInt(v) < INT64_MIN || BigInt(v) > INT64_MAX) throw new Error(`invalid int value ${shown}`);

@@ -3,7 +3,7 @@ import { parseParameter } from "../../create/modelfile.js";
 import { parseModelName } from "../../store/name.js";
 import type { Client } from "../client.js";
 import { listModels } from "../commands/list.js";
-import { goFloat } from "../format.js";
+import { goValue } from "../format.js";
 import { loadOrUnload } from "../load.js";
 import { showInfo } from "../show-info.js";
 import { extractFileNames } from "./attachments.js";
@@ -23,13 +23,6 @@ export type SlashOutcome = { kind: "done" } | { kind: "exit" } | { kind: "prompt
 const DONE: SlashOutcome = { kind: "done" };
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
-
-/** %v of a parameter value as Go prints it. */
-function goValue(v: unknown): string {
-  if (typeof v === "number") return goFloat(v);
-  if (Array.isArray(v)) return `[${v.map(goValue).join(" ")}]`;
-  return String(v);
-}
 
 /** Sets the session's system prompt, replacing a system message at the end of the conversation. */
 export function setSystem(session: RunSession, text: string): void {
