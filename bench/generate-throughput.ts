@@ -15,6 +15,7 @@ import { getLlama, LlamaCompletion } from "node-llama-cpp";
 import { physicalCores } from "../src/config.js";
 import { readGguf } from "../src/gguf/reader.js";
 import { cachedRandomLlama, DEFAULT_SHAPE } from "./random-model.js";
+import { intArg } from "./args.js";
 
 const N_PREDICT = 128;
 const RUNS = intArg("--runs", 5);
@@ -22,13 +23,6 @@ const SEED = 42;
 const PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../.."); // dist/bench/x.js -> repo root
 
-function intArg(flag: string, fallback: number): number {
-  const i = process.argv.indexOf(flag);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
-  return n;
-}
 
 interface Side {
   /** One timed generation; returns decode tok/s. */

@@ -12,19 +12,13 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { seedModel, startRegistry, type TestRegistry } from "../test/support/registry.js";
 import { freePort } from "../test/support/server.js";
+import { intArg } from "./args.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../.."); // dist/bench/x.js -> repo root
 const MiB = 1 << 20;
 const SIZE = intArg("--size", 512) * MiB;
 const RUNS = intArg("--runs", 3);
 
-function intArg(flag: string, fallback: number): number {
-  const i = process.argv.indexOf(flag);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
-  return n;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);

@@ -8,17 +8,8 @@ import type { ChatResponse, GenerateResponse, Message, Think } from "../api/infe
 import type { ListModel, ProgressResponse, RunningModel, ShowResponse } from "../api/models.js";
 import type { HostAddress } from "../config.js";
 import { VERSION } from "../version.js";
+import { ApiError } from "../api/errors.js";
 
-/** An answer with an HTTP error status. */
-export class StatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "StatusError";
-  }
-}
 
 export const NOT_RUNNING = "could not connect to ollama server, run 'corral serve' to start it";
 
@@ -105,7 +96,7 @@ export class Client {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(method, path, body === undefined ? {} : { body: JSON.stringify(body) });
     const text = await res.text();
-    if (res.status >= 400) throw new StatusError(res.status, errorMessage(text));
+    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text));
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -113,9 +104,9 @@ export class Client {
   async heartbeat(): Promise<void> {
     try {
       const res = await fetch(`${this.base}/`, { method: "HEAD" });
-      if (res.status >= 400) throw new StatusError(res.status, STATUS_CODES[res.status] ?? String(res.status));
+      if (res.status >= 400) throw new ApiError(res.status, STATUS_CODES[res.status] ?? String(res.status));
     } catch (err) {
-      if (err instanceof StatusError) throw err;
+      if (err instanceof ApiError) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if (cause?.code === "ECONNREFUSED") throw new Error(NOT_RUNNING);
       throw new Error(`HEAD "${this.base}/": ${cause?.message ?? (err as Error).message}`);
@@ -154,13 +145,13 @@ export class Client {
     const res = await this.fetch("HEAD", `/api/blobs/${digest}`);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw new StatusError(res.status, STATUS_CODES[res.status] ?? String(res.status));
+    throw new ApiError(res.status, STATUS_CODES[res.status] ?? String(res.status));
   }
 
   async createBlob(digest: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     const res = await this.fetch("POST", `/api/blobs/${digest}`, { body, duplex: "half" } as unknown as RequestInit);
     const text = await res.text();
-    if (res.status >= 400) throw new StatusError(res.status, errorMessage(text));
+    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text));
   }
 
   generate(body: GenerateBody, onChunk: (c: GenerateChunk) => void, signal?: AbortSignal): Promise<void> {
@@ -193,9 +184,9 @@ export class Client {
       try {
         parsed = JSON.parse(line);
       } catch {
-        throw res.status >= 400 ? new StatusError(res.status, `${status}: ${line}`) : new Error(line);
+        throw res.status >= 400 ? new ApiError(res.status, `${status}: ${line}`) : new Error(line);
       }
-      if (res.status >= 400) throw new StatusError(res.status, `${status}: ${String(parsed.error ?? "")}`);
+      if (res.status >= 400) throw new ApiError(res.status, `${status}: ${String(parsed.error ?? "")}`);
       if (typeof parsed.error === "string" && parsed.error) throw new Error(parsed.error);
       onChunk(parsed as T);
     };
@@ -211,6 +202,6 @@ export class Client {
       }
     }
     handle(buffered + decoder.decode());
-    if (res.status >= 400) throw new StatusError(res.status, status);
+    if (res.status >= 400) throw new ApiError(res.status, status);
   }
 }

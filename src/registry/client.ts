@@ -6,6 +6,7 @@ import type { ModelName } from "../store/name.js";
 import { basicHeader, fetchToken, parseChallenge } from "./auth.js";
 import { credentialsFor, type Credentials } from "./credentials.js";
 import { discard, readText, send, type HttpRequest } from "./http.js";
+import { ApiError } from "../api/errors.js";
 
 export interface RegistryOptions {
   /** Hosts (`name:port`, lower case) reached over http without the request's `insecure`. */
@@ -15,19 +16,9 @@ export interface RegistryOptions {
   userAgent: string;
 }
 
-/** A registry answer >= 400, worded `<status>: <body>` as Ollama does. */
-export class StatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "StatusError";
-  }
-}
 
 /** The registry answered 404; Ollama reports it as Go's os.ErrNotExist text. */
-export class NotFoundError extends StatusError {
+export class NotFoundError extends ApiError {
   constructor() {
     super(404, "file does not exist");
     this.name = "NotFoundError";
@@ -112,7 +103,7 @@ export class Repository {
       if (status === 401 && this.isRegistryHost(url)) {
         const challenge = res.headers["www-authenticate"];
         discard(res);
-        if (authRetried) throw new StatusError(401, UNAUTHORIZED);
+        if (authRetried) throw new ApiError(401, UNAUTHORIZED);
         authRetried = true;
         await this.authenticate(challenge, init.signal);
         continue;
@@ -121,7 +112,7 @@ export class Repository {
         discard(res);
         throw new NotFoundError();
       }
-      if (status >= 400) throw new StatusError(status, `${status}: ${(await readText(res)).trim()}`);
+      if (status >= 400) throw new ApiError(status, `${status}: ${(await readText(res)).trim()}`);
       return res;
     }
   }
@@ -152,7 +143,7 @@ export class Repository {
     } else if (challenge?.scheme === "basic" && credentials) {
       this.authorization = basicHeader(credentials);
     } else {
-      throw new StatusError(401, UNAUTHORIZED);
+      throw new ApiError(401, UNAUTHORIZED);
     }
   }
 }

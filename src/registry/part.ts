@@ -3,9 +3,10 @@
 import type { FileHandle } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import type { PartialBlob, PartState } from "../store/partial.js";
-import { StatusError, type Repository } from "./client.js";
+import { type Repository } from "./client.js";
 import { discard, send } from "./http.js";
 import { BACKOFF_MS, isPermanent, RETRIES, sleep } from "./transfer.js";
+import { ApiError } from "../api/errors.js";
 
 /** Part state is saved after this many new bytes: the most a crash can cost each running part. */
 const SAVE_EVERY = 4 << 20;
@@ -127,7 +128,7 @@ let url = job.source.url;
     }
     if (status >= 400) {
       discard(res);
-      throw new StatusError(status, `${status}: blob storage refused ${url.host}`);
+      throw new ApiError(status, `${status}: blob storage refused ${url.host}`);
     }
     return res;
   }
@@ -139,7 +140,7 @@ function checkRange(res: IncomingMessage, start: number): void {
   const m = /^bytes (\d+)-/.exec(String(res.headers["content-range"] ?? ""));
   if (res.statusCode === 206 && m && Number(m[1]) === start) return;
   res.destroy();
-  throw new StatusError(416, `unexpected answer to a ranged request: ${res.statusCode} ${res.headers["content-range"] ?? ""}`.trim());
+  throw new ApiError(416, `unexpected answer to a ranged request: ${res.statusCode} ${res.headers["content-range"] ?? ""}`.trim());
 }
 
 async function writeAt(fh: FileHandle, buffers: Buffer[], length: number, position: number): Promise<void> {

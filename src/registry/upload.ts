@@ -8,10 +8,11 @@ import type { IncomingMessage } from "node:http";
 import type { Layer } from "../store/manifest.js";
 import { parseModelName } from "../store/name.js";
 import type { ModelStore } from "../store/store.js";
-import { NotFoundError, StatusError, type Repository } from "./client.js";
+import { NotFoundError, type Repository } from "./client.js";
 import { discard, send } from "./http.js";
 import { layerLine, ticker, type Progress } from "./progress.js";
 import { BACKOFF_MS, isPermanent, partSizes, sleep } from "./transfer.js";
+import { ApiError } from "../api/errors.js";
 
 /** Whole-upload attempts: a broken upload session cannot be continued reliably, so it starts over. */
 const ATTEMPTS = 3;
@@ -60,7 +61,7 @@ async function startUpload(repo: Repository, layer: Layer, signal?: AbortSignal)
       return nextLocation(res, mount);
     } catch (e) {
       // No read access to the source repository: upload it instead.
-      if (!(e instanceof StatusError) || e.status !== 401) throw e;
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
     }
   }
   const res = await repo.request("POST", url, { signal });
@@ -147,7 +148,7 @@ async function uploadOnce(
       const target = new URL(res.headers.location, location);
       const put = await send({ method: "PUT", url: target, headers: repo.headersFor(target, { "Content-Type": "application/octet-stream", "Content-Length": String(partSize) }), body, signal });
       discard(put);
-      if ((put.statusCode ?? 0) >= 400) throw new StatusError(put.statusCode!, `${put.statusCode}: upload storage refused the part`);
+      if ((put.statusCode ?? 0) >= 400) throw new ApiError(put.statusCode!, `${put.statusCode}: upload storage refused the part`);
     }
     location = nextLocation(res, location);
     md5s.push(md5.digest());

@@ -2,7 +2,7 @@
 // one streamed generation, otherwise the interactive chat. Embedding models print a vector.
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { text } from "node:stream/consumers";
-import { StatusError, type Client, type ShowInfo } from "../client.js";
+import { type Client, type ShowInfo } from "../client.js";
 import { cliClient } from "../context.js";
 import { keepAliveFlag } from "../keepalive.js";
 import { loadOrUnload } from "../load.js";
@@ -13,6 +13,7 @@ import { interactive } from "../run/repl.js";
 import { inferThink, parseThink, type RunSession } from "../run/session.js";
 import { WordWrapper } from "../run/wrap.js";
 import { pullWithProgress } from "./pull.js";
+import { ApiError } from "../../api/errors.js";
 
 interface RunFlags {
   keepalive?: string;
@@ -31,7 +32,7 @@ async function showOrPull(client: Client, model: string, insecure: boolean): Pro
   try {
     return await client.show({ model });
   } catch (e) {
-    if (!(e instanceof StatusError) || e.status !== 404) throw e;
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
   await pullWithProgress(client, model, insecure);
   return client.show({ model });

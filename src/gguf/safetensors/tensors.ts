@@ -6,6 +6,7 @@ import { GgmlType } from "../types.js";
 import { encodeF32, type GgufWriteTensor } from "../writer.js";
 import { llama3RopeFactors, type HfModel } from "./hf-config.js";
 import { DTYPE_SIZE, numel, readRange, readTensor, SafetensorsError, type SafetensorsTensor } from "./reader.js";
+import { f16ToF32 } from "../tensor-data.js";
 
 type Op = "copy" | "f32" | "permute" | "transpose";
 
@@ -114,18 +115,10 @@ function toF32(buf: Buffer, dtype: string): Float32Array {
   else if (dtype === "BF16") {
     const u = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) u[i] = buf.readUInt16LE(i * 2) << 16;
-  } else for (let i = 0; i < n; i++) out[i] = f16(buf.readUInt16LE(i * 2));
+  } else for (let i = 0; i < n; i++) out[i] = f16ToF32(buf.readUInt16LE(i * 2));
   return out;
 }
 
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 /**
  * Rows of a q/k projection from Hugging Face's rotate-half order (per head: all first halves, then
