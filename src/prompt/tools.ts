@@ -70,27 +70,24 @@ function argumentsIn(obj: Obj, tool: string): Obj | undefined {
   return undefined;
 }
 
+/** The characters of `buf` that stand outside JSON strings, with their positions. */
+function* outsideStrings(buf: string): Generator<[number, string]> {
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (escaped) escaped = false;
+    else if (c === "\\") escaped = true;
+    else if (c === '"') inString = !inString;
+    else if (!inString) yield [i, c];
+  }
+}
+
 /** The first balanced JSON object in `buf` that parses: its arguments for `tool` and the index after it. */
 function findArguments(tool: string, buf: string): { args: Obj; end: number } | undefined {
   let start = -1;
   let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i];
-    if (escaped) {
-      escaped = false;
-      continue;
-    }
-    if (c === "\\") {
-      escaped = true;
-      continue;
-    }
-    if (c === '"') {
-      inString = !inString;
-      continue;
-    }
-    if (inString) continue;
+  for (const [i, c] of outsideStrings(buf)) {
     if (c === "{") {
       if (depth === 0) start = i;
       depth++;
@@ -119,22 +116,7 @@ function findArguments(tool: string, buf: string): { args: Obj; end: number } | 
 /** For `{` and `[` tags: whether the buffer holds a balanced bracket group (then it was not a call). */
 function balanced(buf: string, open: string, close: string): boolean {
   let count = 0;
-  let inString = false;
-  let escaped = false;
-  for (const c of buf) {
-    if (escaped) {
-      escaped = false;
-      continue;
-    }
-    if (c === "\\") {
-      escaped = true;
-      continue;
-    }
-    if (c === '"') {
-      inString = !inString;
-      continue;
-    }
-    if (inString) continue;
+  for (const [, c] of outsideStrings(buf)) {
     if (c === open) count++;
     else if (c === close && --count === 0) return true;
   }
