@@ -170,6 +170,12 @@ export function parse(source: string, funcs: Set<string>, name = ""): ParsedTree
     const t = nextNonSpace();
     const tname = templateName(t, context);
     const pipe = pipeline(context, "rightDelim");
+    defineBody(tname, context);
+    return { kind: "template", pos: t.pos, line: t.line, name: tname, pipe };
+  };
+
+  /** A named template's body up to {{end}}, parsed in a scope of its own (only `$`, outside any range). */
+  const defineBody = (tname: string, context: string) => {
     const saved = { vars, rangeDepth };
     vars = ["$"];
     rangeDepth = 0;
@@ -177,7 +183,6 @@ export function parse(source: string, funcs: Set<string>, name = ""): ParsedTree
     if (end.kind !== "end") error(`unexpected {{else}} in ${context}`, end.line);
     ({ vars, rangeDepth } = saved);
     defined.set(tname, body);
-    return { kind: "template", pos: t.pos, line: t.line, name: tname, pipe };
   };
 
   const definition = () => {
@@ -185,13 +190,7 @@ export function parse(source: string, funcs: Set<string>, name = ""): ParsedTree
     const t = nextNonSpace();
     const tname = templateName(t, context);
     expect("rightDelim", context);
-    const saved = { vars, rangeDepth };
-    vars = ["$"];
-    rangeDepth = 0;
-    const [body, end] = itemList();
-    if (end.kind !== "end") error(`unexpected {{else}} in ${context}`, end.line);
-    ({ vars, rangeDepth } = saved);
-    defined.set(tname, body);
+    defineBody(tname, context);
   };
 
   const pipeline = (context: string, end: ItemType): PipeNode => {
