@@ -15,6 +15,7 @@ export interface Config {
   models: string;
   /** Default idle timeout in ms; Infinity = forever. */
   keepAlive: number;
+  /** Parallel requests per model; 0 = automatic (4 when memory allows, else fewer). */
   numParallel: number;
   /** 0 = automatic. */
   maxLoadedModels: number;
@@ -28,7 +29,26 @@ export interface Config {
   registryAuthFile: string;
   /** Registry hosts reached over plain http even without `insecure` (as a create's `from` pull has no such flag). */
   insecureRegistries: string[];
+  /** Which engine runs models: llama.cpp's own server, node-llama-cpp, or the best one available. */
+  engine: EngineChoice;
+  /** Where built llama.cpp binaries are cached. */
+  engineCache: string;
+  /** llama.cpp RPC workers (host:port) that share the layers of every loaded model. */
+  rpcServers: string[];
+  /** OLLAMA_FLASH_ATTENTION: undefined leaves the choice to llama.cpp. */
+  flashAttention?: boolean;
+  /** OLLAMA_KV_CACHE_TYPE: f16, q8_0 or q4_0. */
+  kvCacheType: KvCacheType;
+  /** OLLAMA_GPU_OVERHEAD: bytes of GPU memory to leave free. */
+  gpuOverhead: number;
+  /** OLLAMA_SCHED_SPREAD: spread a model over every GPU rather than fill one. */
+  schedSpread: boolean;
+  /** OLLAMA_MULTIUSER_CACHE: reuse prompt caches across users less greedily (slots keep their own prefixes). */
+  multiuserCache: boolean;
 }
+
+export type EngineChoice = "auto" | "llama-server" | "node-llama-cpp";
+export type KvCacheType = "f16" | "q8_0" | "q4_0";
 
 type Env = Record<string, string | undefined>;
 
@@ -150,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: parseHost(env.OLLAMA_HOST),
     models: clean(env.OLLAMA_MODELS) || join(homedir(), ".corral", "models"),
     keepAlive: parseDurationEnv(env.OLLAMA_KEEP_ALIVE, 5 * 60_000),
-    numParallel: Math.max(1, parseUint(env.OLLAMA_NUM_PARALLEL, 1)),
+    numParallel: parseUint(env.OLLAMA_NUM_PARALLEL, 0),
     maxLoadedModels: parseUint(env.OLLAMA_MAX_LOADED_MODELS, 0),
     maxQueue: parseUint(env.OLLAMA_MAX_QUEUE, 512),
     contextLength: parseUint(env.OLLAMA_CONTEXT_LENGTH, 0),
@@ -159,7 +179,30 @@ export function loadConfig(env: Env = process.env): Config {
     noPrune: parseBool(env.OLLAMA_NOPRUNE),
     registryAuthFile: clean(env.CORRAL_REGISTRY_AUTH) || join(homedir(), ".corral", "registry-auth.json"),
     insecureRegistries: list(env.CORRAL_INSECURE_REGISTRIES).map((h) => h.toLowerCase()),
+    engine: parseEngine(env.CORRAL_ENGINE),
+    engineCache:
+      clean(env.CORRAL_ENGINE_CACHE) || join(clean(env.XDG_CACHE_HOME) || join(homedir(), ".cache"), "corral", "llama.cpp"),
+    rpcServers: list(env.CORRAL_RPC_SERVERS),
+    flashAttention: clean(env.OLLAMA_FLASH_ATTENTION) === "" ? undefined : parseBool(env.OLLAMA_FLASH_ATTENTION),
+    kvCacheType: parseKvCacheType(env.OLLAMA_KV_CACHE_TYPE),
+    gpuOverhead: parseUint(env.OLLAMA_GPU_OVERHEAD, 0),
+    schedSpread: parseBool(env.OLLAMA_SCHED_SPREAD),
+    multiuserCache: parseBool(env.OLLAMA_MULTIUSER_CACHE),
   };
+}
+
+function parseEngine(v: string | undefined): EngineChoice {
+  const s = clean(v).toLowerCase();
+  if (s === "" || s === "auto") return "auto";
+  if (s === "llama-server" || s === "node-llama-cpp") return s;
+  process.stderr.write(`warning: CORRAL_ENGINE=${JSON.stringify(s)} is not llama-server, node-llama-cpp or auto; using auto\n`);
+  return "auto";
+}
+
+/** Ollama's accepted KV cache types; anything else falls back to f16, as Ollama does. */
+function parseKvCacheType(v: string | undefined): KvCacheType {
+  const s = clean(v).toLowerCase();
+  return s === "q8_0" || s === "q4_0" ? s : "f16";
 }
 
 /** The default num_ctx when neither the request, the model nor OLLAMA_CONTEXT_LENGTH sets one (no GPU: 4096). */

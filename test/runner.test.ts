@@ -10,13 +10,19 @@ import {
   RUNNER_STOPPED_MESSAGE,
   type GenerateParams,
   type GenerateStats,
+  type DriverName,
   type LoadParams,
   type SamplingOptions,
 } from "../src/runner/protocol.js";
+import { availableDrivers, ensureEngine, loadFor } from "./support/engine.js";
 import { STORIES } from "./support/server.js";
 
 const MODEL = STORIES;
-const LOAD: LoadParams = { modelPath: MODEL, adapters: [], contextSize: 256, batchSize: 256, parallel: 2, threads: 1 };
+await ensureEngine();
+const DRIVERS = availableDrivers();
+const load = (driver: DriverName, over: Partial<LoadParams> = {}): LoadParams =>
+  loadFor({ modelPath: MODEL, adapters: [], contextSize: 256, batchSize: 256, parallel: 2, threads: 1, ...over }, driver);
+const LOAD = load(DRIVERS[0]!);
 const GREEDY: SamplingOptions = {
   temperature: 0,
   topK: 40,
@@ -46,10 +52,10 @@ async function run(
   return { text, stats };
 }
 
-describe("runner", () => {
+for (const driver of DRIVERS) describe(`runner (${driver})`, () => {
   let r: RunnerProcess;
   before(async () => {
-    r = await startRunner(LOAD);
+    r = await startRunner(load(driver));
   });
   after(async () => {
     await r?.close();
@@ -101,7 +107,7 @@ describe("runner", () => {
   });
 
   test("a JSON-schema grammar gives parseable JSON and ends with stop", async () => {
-    const schema = { type: "object", properties: { happy: { type: "boolean" }, n: { enum: [1, 2, 3] } } };
+    const schema = { type: "object", properties: { happy: { type: "boolean" }, n: { enum: [1, 2, 3] } }, required: ["happy", "n"] };
     const { text, stats } = await run(r, params({ prompt: "Once", maxTokens: 100, grammar: { kind: "schema", schema } }));
     const v = JSON.parse(text) as Record<string, unknown>;
     assert.equal(typeof v.happy, "boolean");
@@ -195,7 +201,7 @@ describe("runner", () => {
     assert.equal(res.embeddings[0]!.length, 64);
     assert.ok(res.promptTokens >= 6);
     const cut = await r.embed({ inputs: [LONG], truncate: true });
-    assert.ok(cut.promptTokens <= 255);
+    assert.ok(cut.promptTokens <= 256 && cut.promptTokens > 200, `promptTokens ${cut.promptTokens}`);
     await assert.rejects(r.embed({ inputs: [LONG], truncate: false }), (e: unknown) => {
       assert.ok(e instanceof ApiError);
       assert.equal(e.status, 400);
@@ -204,6 +210,50 @@ describe("runner", () => {
     });
   });
 });
+
+/** Children of a process, from /proc. */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+}
+
+if (DRIVERS.includes("llama-server")) {
+  test("SIGKILL of the llama-server process fails the request with Ollama's error and ends the runner", async () => {
+    const r = await startRunner(load("llama-server", { parallel: 1 }));
+    const server = childPids(r.pid)[0]!;
+    assert.ok(server > 0 && readFileSync(`/proc/${server}/cmdline`, "utf8").includes("llama-server"));
+    const exited = new Promise((res) => r.onExit(res));
+    const p = run(r, params({ maxTokens: 100_000, grammar: { kind: "json" } }), undefined, (n) => {
+      if (n === 1) process.kill(server, "SIGKILL");
+    });
+    await assert.rejects(p, (e: unknown) => e instanceof ApiError && e.status === 500 && e.message === RUNNER_STOPPED_MESSAGE);
+    await exited;
+    assert.equal(r.exited, true);
+  });
+
+  test("SIGKILL of the runner takes its llama-server down too", async () => {
+    const r = await startRunner(load("llama-server", { parallel: 1 }));
+    const server = childPids(r.pid)[0]!;
+    assert.ok(alive(server));
+    const exited = new Promise((res) => r.onExit(res));
+    process.kill(r.pid, "SIGKILL");
+    await exited;
+    for (let i = 0; i < 50 && alive(server); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(alive(server), false);
+  });
+}
 
 test("SIGKILL during a generation fails the request at once and fires onExit", async () => {
   const r = await startRunner({ ...LOAD, parallel: 1 });

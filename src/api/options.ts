@@ -24,6 +24,8 @@ export interface Options {
   use_mmap?: boolean;
   /** 0 = automatic (physical cores). */
   num_thread: number;
+  /** Tokens the draft model proposes a step (speculative decoding). */
+  draft_num_predict?: number;
 }
 
 export function defaultOptions(): Options {

@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { registerCp } from "./commands/cp.js";
 import { registerCreate } from "./commands/create.js";
+import { registerEngine } from "./commands/engine.js";
 import { registerList } from "./commands/list.js";
 import { registerPs } from "./commands/ps.js";
 import { registerPull } from "./commands/pull.js";
@@ -14,6 +15,9 @@ import { registerShow } from "./commands/show.js";
 import { registerStop } from "./commands/stop.js";
 import { printVersion } from "./commands/version.js";
 import { cliClient } from "./context.js";
+
+/** Commands that run here and need no server. */
+const LOCAL_COMMANDS = new Set(["serve", "engine", "rpc-server"]);
 
 const CLIENT_ENV = [["OLLAMA_HOST", "IP Address for the ollama server (default 127.0.0.1:11434)"]];
 
@@ -37,7 +41,9 @@ export function buildProgram(): Command {
     });
 
   program.hook("preAction", async (_root, action) => {
-    if (action !== program && action.name() !== "serve") await cliClient().heartbeat();
+    if (action !== program && !LOCAL_COMMANDS.has(action.name()) && !LOCAL_COMMANDS.has(action.parent?.name() ?? "")) {
+      await cliClient().heartbeat();
+    }
   });
 
   registerServe(program);
@@ -51,6 +57,7 @@ export function buildProgram(): Command {
   registerPs(program);
   registerCp(program);
   registerRm(program);
-  for (const cmd of program.commands) if (cmd.name() !== "serve") cmd.addHelpText("after", envHelp(CLIENT_ENV));
+  registerEngine(program);
+  for (const cmd of program.commands) if (!LOCAL_COMMANDS.has(cmd.name())) cmd.addHelpText("after", envHelp(CLIENT_ENV));
   return program;
 }

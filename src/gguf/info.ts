@@ -20,6 +20,20 @@ export const contextLength = (f: GgufFile) => kvNumber(f, `${architecture(f)}.co
 export const embeddingLength = (f: GgufFile) => kvNumber(f, `${architecture(f)}.embedding_length`);
 export const poolingType = (f: GgufFile) => kvNumber(f, `${architecture(f)}.pooling_type`);
 
+/** Bytes of f16 KV cache one token of context takes: layers x (K + V width) x 2; 0 when the header does not say. */
+export function kvBytesPerToken(f: GgufFile): number {
+  const arch = architecture(f);
+  const num = (key: string) => kvNumber(f, `${arch}.${key}`);
+  const layers = num("block_count") ?? 0;
+  const embd = num("embedding_length") ?? 0;
+  const heads = num("attention.head_count") ?? 0;
+  if (!layers || !embd || !heads) return 0;
+  const kvHeads = num("attention.head_count_kv") ?? heads;
+  const k = num("attention.key_length") ?? embd / heads;
+  const v = num("attention.value_length") ?? embd / heads;
+  return layers * kvHeads * (k + v) * 2;
+}
+
 export function chatTemplate(f: GgufFile): string | undefined {
   return kvString(f, "tokenizer.chat_template");
 }

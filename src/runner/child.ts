@@ -1,7 +1,7 @@
 // Entry point of a runner child process: serves the IPC protocol with one engine (one loaded model).
 // A native crash here kills only this process; the server sees the exit and fails what was pending.
-import { Engine, EngineError } from "./engine.js";
-import { RUNNER_PROTOCOL_VERSION, type RunnerEvent, type RunnerRequest } from "./protocol.js";
+import { EngineError, type Engine } from "./drivers/engine.js";
+import { RUNNER_PROTOCOL_VERSION, type LoadParams, type RunnerEvent, type RunnerRequest } from "./protocol.js";
 
 const debug = process.argv.includes("--debug");
 let engine: Engine | undefined;
@@ -25,6 +25,19 @@ function fail(id: number, e: unknown): void {
   send(e instanceof EngineError ? { ev: "error", id, message, status: e.status } : { ev: "error", id, message });
 }
 
+/** Each driver is imported only when chosen: a llama-server runner never maps node-llama-cpp. */
+async function loadEngine(params: LoadParams): Promise<Engine> {
+  if (params.driver === "llama-server") {
+    const { LlamaServerEngine } = await import("./drivers/llama-server/engine.js");
+    return LlamaServerEngine.load(params, () => {
+      // The engine process died under us: this runner is finished, and the server sees it exit.
+      process.exit(1);
+    });
+  }
+  const { NodeLlamaCppEngine } = await import("./drivers/node-llama-cpp/engine.js");
+  return NodeLlamaCppEngine.load(params, debug);
+}
+
 function need(): Engine {
   if (!engine) throw new EngineError(500, unloading ? "runner is unloading" : "no model loaded");
   return engine;
@@ -38,7 +51,7 @@ async function handle(req: RunnerRequest): Promise<void> {
         throw new Error(`runner protocol version ${RUNNER_PROTOCOL_VERSION}, server sent ${req.version}`);
       loading = true;
       try {
-        engine = await Engine.load(req.params, debug);
+        engine = await loadEngine(req.params);
       } catch (e) {
         // A runner that cannot load has nothing left to do: report, then go.
         const message = e instanceof Error ? e.message : String(e);
@@ -65,10 +78,10 @@ async function handle(req: RunnerRequest): Promise<void> {
       running.get(req.id)?.ac.abort();
       return;
     case "tokenize":
-      send({ ev: "result", id: req.id, value: need().tokenize(req.text) });
+      send({ ev: "result", id: req.id, value: await need().tokenize(req.text) });
       return;
     case "detokenize":
-      send({ ev: "result", id: req.id, value: need().detokenize(req.tokens) });
+      send({ ev: "result", id: req.id, value: await need().detokenize(req.tokens) });
       return;
     case "embed":
       send({ ev: "result", id: req.id, value: await need().embed(req.params) });
@@ -92,3 +105,5 @@ process.on("message", (msg: RunnerRequest) => {
 });
 // The server is gone (or closed the channel): nobody is left to serve.
 process.on("disconnect", () => process.exit(0));
+// However this process ends, an engine process of its own must not outlive it.
+process.on("exit", () => engine?.killNow?.());

@@ -45,6 +45,9 @@ export async function startRunner(params: LoadParams, opts: RunnerOptions = {}):
     // The server's own flags (--test, --inspect, ...) are not for the runner.
     execArgv: [],
     env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" },
+    // Its own process group: an engine process the runner starts (llama-server) goes down with it,
+    // even when the runner itself is killed.
+    detached: true,
   });
   const runner = new RunnerProcess(child, params, opts.debug ?? false);
   try {
@@ -232,6 +235,12 @@ export class RunnerProcess {
   private onChildExit(info: ExitInfo): void {
     if (this.exitInfo) return;
     this.exitInfo = info;
+    try {
+      // Whatever the runner left in its group (an engine process) has no one left to serve.
+      if (this.pid > 0) process.kill(-this.pid, "SIGKILL");
+    } catch {
+      // The group is already gone.
+    }
     const err = new ApiError(500, RUNNER_STOPPED_MESSAGE);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();

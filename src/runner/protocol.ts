@@ -1,9 +1,14 @@
 // The typed IPC protocol between the server and a runner child process.
 // It is the only boundary to native inference code: no node-llama-cpp type crosses it, so another
 // engine driver can sit behind it unchanged. Bump the version on any incompatible change.
-export const RUNNER_PROTOCOL_VERSION = 1;
+export const RUNNER_PROTOCOL_VERSION = 2;
+
+/** The engine drivers a runner can host. */
+export type DriverName = "llama-server" | "node-llama-cpp";
 
 export interface LoadParams {
+  /** Which engine driver runs the model. */
+  driver: DriverName;
   /** Absolute path of the GGUF weights. */
   modelPath: string;
   /** LoRA adapters applied to the context. */
@@ -14,9 +19,41 @@ export interface LoadParams {
   batchSize: number;
   /** Parallel sequences (OLLAMA_NUM_PARALLEL). */
   parallel: number;
-  /** CPU threads for llama.cpp, always explicit. */
+  /** CPU threads for llama.cpp while generating, always explicit. */
   threads: number;
+  /** CPU threads for prompt processing (batches), always explicit. */
+  batchThreads: number;
   useMmap?: boolean;
+  /** A pooled embedding model (BERT and the like): it embeds and never generates. */
+  embedding: boolean;
+  /** Everything below is for the llama-server driver; node-llama-cpp decides these itself. */
+  llamaServer?: LlamaServerParams;
+}
+
+export interface LlamaServerParams {
+  /** The llama-server binary. */
+  binary: string;
+  /** Layers to offload to GPUs (Ollama's num_gpu); -1 = as many as fit. */
+  gpuLayers: number;
+  /** The build has a GPU backend and the machine a GPU for it. */
+  gpuAvailable: boolean;
+  mainGpu: number;
+  /** Spread layers over every GPU (OLLAMA_SCHED_SPREAD) rather than fill the main one. */
+  spread: boolean;
+  /** Flash attention: on, off or llama.cpp's own choice (undefined). */
+  flashAttention?: boolean;
+  /** KV cache element type. */
+  kvCacheType: "f16" | "q8_0" | "q4_0";
+  /** Bytes of GPU memory to leave free. */
+  gpuOverhead: number;
+  /** llama.cpp RPC workers (host:port) that hold part of the model. */
+  rpcServers: string[];
+  /** Speculative decoding: the draft model and its tokens per step. */
+  draft?: { path: string; maxTokens: number };
+  /** Keep each user's prompt prefix in its own slot rather than reuse the most similar one. */
+  multiuserCache: boolean;
+  /** Show llama-server's log on stderr. */
+  debug: boolean;
 }
 
 export interface LoadedInfo {

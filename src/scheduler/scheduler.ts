@@ -7,7 +7,6 @@ import type { LoadParams } from "../runner/protocol.js";
 import { startRunner, type RunnerProcess } from "../runner/client.js";
 
 export interface SchedulerConfig {
-  numParallel: number;
   maxLoadedModels: number;
   maxQueue: number;
   /** Default keep-alive in ms (Infinity = forever). */
@@ -67,14 +66,8 @@ interface Entry {
 type Starter = (params: LoadParams, opts: { debug: boolean }) => Promise<RunnerProcess>;
 
 function sameRunnerSettings(a: LoadParams, b: LoadParams): boolean {
-  return (
-    a.contextSize === b.contextSize &&
-    a.batchSize === b.batchSize &&
-    a.threads === b.threads &&
-    a.parallel === b.parallel &&
-    a.useMmap === b.useMmap &&
-    JSON.stringify(a.adapters) === JSON.stringify(b.adapters)
-  );
+  // Built by one function, so equal settings serialise equally.
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 const canceled = () => new ApiError(499, "request canceled");
@@ -127,7 +120,7 @@ export class Scheduler {
   }
 
   private takeSlot(entry: Entry, signal?: AbortSignal): Promise<void> {
-    if (entry.active < this.config.numParallel) {
+    if (entry.active < Math.max(1, entry.params.parallel)) {
       entry.active++;
       return Promise.resolve();
     }

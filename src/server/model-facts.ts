@@ -7,6 +7,7 @@ import {
   contextLength,
   embeddingLength,
   fileTypeName,
+  kvBytesPerToken,
   parameterCount,
   poolingType,
   tokenText,
@@ -20,6 +21,8 @@ export interface ModelFacts {
   embeddingLength?: number;
   chatTemplate?: string;
   hasPooling: boolean;
+  /** Bytes of f16 KV cache one token of context takes (0 when the header does not say). */
+  kvBytesPerToken: number;
   hasVision: boolean;
   bosText: string;
   eosText: string;
@@ -66,6 +69,7 @@ async function read(path: string): Promise<ModelFacts> {
     embeddingLength: embeddingLength(f),
     chatTemplate: chatTemplate(f),
     hasPooling: poolingType(f) !== undefined,
+    kvBytesPerToken: kvBytesPerToken(f),
     hasVision: f.metadata.has(`${arch}.vision.block_count`),
     bosText: tokenText(f, num("tokenizer.ggml.bos_token_id")),
     eosText: tokenText(f, num("tokenizer.ggml.eos_token_id")),

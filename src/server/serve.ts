@@ -16,7 +16,6 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
   const store = new ModelStore(config.models, { noPrune: config.noPrune });
   await store.init();
   const scheduler = new Scheduler({
-    numParallel: config.numParallel,
     maxLoadedModels: config.maxLoadedModels || DEFAULT_MAX_LOADED_MODELS,
     maxQueue: config.maxQueue,
     keepAlive: config.keepAlive,

@@ -34,6 +34,8 @@ export interface StoredModel {
   parentModel: string;
   adapterPaths: string[];
   projectorPaths: string[];
+  /** The DRAFT model for speculative decoding. */
+  draftPath?: string;
   template?: string;
   system?: string;
   params: Record<string, unknown>;
@@ -79,6 +81,9 @@ export async function readModel(store: ModelStore, name: ModelName): Promise<Sto
         break;
       case MEDIA_TYPE.projector:
         model.projectorPaths.push(store.blobPath(layer.digest));
+        break;
+      case MEDIA_TYPE.draft:
+        model.draftPath = store.blobPath(layer.digest);
         break;
       case MEDIA_TYPE.template:
       case MEDIA_TYPE.prompt:

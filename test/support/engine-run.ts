@@ -2,6 +2,7 @@
 // models produced by the quantizer, the safetensors converter and LoRA adapters.
 import { startRunner } from "../../src/runner/client.js";
 import type { SamplingOptions } from "../../src/runner/protocol.js";
+import { loadFor } from "./engine.js";
 
 const GREEDY: SamplingOptions = {
   temperature: 0, topK: 1, topP: 1, minP: 0, seed: 1,
@@ -19,9 +20,9 @@ export async function greedy(
   modelPath: string,
   opts: { prompt?: string; maxTokens?: number; adapters?: { path: string; scale: number }[] } = {},
 ): Promise<GreedyRun> {
-  const r = await startRunner({
+  const r = await startRunner(loadFor({
     modelPath, adapters: opts.adapters ?? [], contextSize: 256, batchSize: 256, parallel: 1, threads: 1,
-  });
+  }));
   try {
     let text = "";
     const stats = await r.generate(

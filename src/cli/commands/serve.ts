@@ -1,5 +1,9 @@
 // `corral serve` (alias `start`): runs the server in this process until SIGINT / SIGTERM.
 import type { Command } from "commander";
+import { loadConfig, physicalCores, type Config } from "../../config.js";
+import { buildEngine, buildPrerequisites } from "../../engine/build.js";
+import { findBuild } from "../../engine/cache.js";
+import { buildReporter } from "../../engine/report.js";
 import { VERSION } from "../../version.js";
 
 const SERVER_ENV = [
@@ -13,6 +17,14 @@ const SERVER_ENV = [
   ["OLLAMA_NUM_PARALLEL", "Maximum number of parallel requests"],
   ["OLLAMA_NOPRUNE", "Do not prune model blobs on startup"],
   ["OLLAMA_ORIGINS", "A comma separated list of allowed origins"],
+  ["OLLAMA_FLASH_ATTENTION", "Enabled flash attention"],
+  ["OLLAMA_KV_CACHE_TYPE", "Quantization type for the K/V cache (default: f16)"],
+  ["OLLAMA_GPU_OVERHEAD", "Reserve a portion of VRAM per GPU (bytes)"],
+  ["OLLAMA_SCHED_SPREAD", "Always schedule model across all GPUs"],
+  ["OLLAMA_MULTIUSER_CACHE", "Optimize prompt caching for multi-user scenarios"],
+  ["CORRAL_ENGINE", "llama-server, node-llama-cpp or auto (default)"],
+  ["CORRAL_ENGINE_CACHE", "Where llama.cpp builds are cached (default ~/.cache/corral/llama.cpp)"],
+  ["CORRAL_RPC_SERVERS", "llama.cpp RPC workers (host:port,...) that share each model's layers"],
 ];
 
 export function envHelp(vars: string[][]): string {
@@ -22,8 +34,10 @@ export function envHelp(vars: string[][]): string {
 async function serve(): Promise<void> {
   // Loaded on demand so client commands never pay for the server's modules.
   const { startServer } = await import("../../server/serve.js");
-  const server = await startServer();
+  const config = loadConfig();
+  const server = await startServer(config);
   process.stderr.write(`corral ${VERSION} listening on ${server.url}\n`);
+  buildEngineInBackground(config);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -33,6 +47,19 @@ async function serve(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/**
+ * A server started where llama.cpp is not built yet (say, installed without running install scripts)
+ * builds it now and serves on node-llama-cpp meanwhile; models loaded after the build use it.
+ */
+function buildEngineInBackground(config: Config): void {
+  if (config.engine !== "auto" || findBuild(config.engineCache) || buildPrerequisites()) return;
+  const report = buildReporter("building llama.cpp in the background (serving on node-llama-cpp meanwhile)");
+  buildEngine({ cacheRoot: config.engineCache, jobs: Math.max(1, physicalCores() - 1), onProgress: report.onProgress }).then(
+    (b) => report.end(`done in ${b.seconds} s; newly loaded models run on llama-server`),
+    (e: Error) => report.end(`failed, staying on node-llama-cpp: ${e.message.split("\n")[0]}`),
+  );
 }
 
 export function registerServe(program: Command): void {

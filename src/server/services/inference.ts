@@ -2,7 +2,7 @@
 // runner slot from the scheduler and stream the runner's tokens back as Ollama chunks.
 import { randomInt } from "node:crypto";
 import { ApiError, badRequest, notFound } from "../../api/errors.js";
-import { applyOptions, defaultOptions, type Options } from "../../api/options.js";
+import type { Options } from "../../api/options.js";
 import type {
   ChatRequest,
   ChatResponse,
@@ -14,7 +14,6 @@ import type {
   Message,
   Think,
 } from "../../api/inference.js";
-import { DEFAULT_CONTEXT_LENGTH } from "../../config.js";
 import { promptFormat, renderMessages, renderSuffix, type PromptFormat } from "../../prompt/build.js";
 import { jinjaThinkingTags, jinjaToolCallTag } from "../../prompt/jinja.js";
 import { chatMessages, generateMessages, stripOldThinking, type PromptModel } from "../../prompt/messages.js";
@@ -31,6 +30,7 @@ import { modelFacts, type ModelFacts } from "../model-facts.js";
 import { utcTimestamp } from "../time.js";
 import { detailsOf } from "./details.js";
 import { resolveModel } from "./resolve.js";
+import { loadParams, mergedOptions } from "./runner-settings.js";
 import type { Reply, ServerContext } from "./context.js";
 
 interface Prepared {
@@ -45,19 +45,8 @@ async function prepare(ctx: ServerContext, model: StoredModel, req: InferenceFie
   if (!model.modelPath) throw badRequest(`"${req.model}" does not support generate`);
   const facts = await modelFacts(model.modelPath);
   const caps = capabilities(model, facts);
-  const options = applyOptions(applyOptions(defaultOptions(), model.params), req.options);
-  let numCtx = options.num_ctx > 0 ? options.num_ctx : ctx.config.contextLength || DEFAULT_CONTEXT_LENGTH;
-  if (facts.contextLength) numCtx = Math.min(numCtx, facts.contextLength);
-  numCtx = Math.max(4, numCtx);
-  const load: LoadParams = {
-    modelPath: model.modelPath,
-    adapters: model.adapterPaths.map((path) => ({ path, scale: 1 })),
-    contextSize: numCtx,
-    batchSize: Math.max(1, Math.min(options.num_batch > 0 ? options.num_batch : 512, numCtx)),
-    parallel: ctx.config.numParallel,
-    threads: options.num_thread > 0 ? options.num_thread : ctx.threads,
-    useMmap: options.use_mmap,
-  };
+  const options = mergedOptions(model, req.options);
+  const load = loadParams(ctx, { ...model, modelPath: model.modelPath }, facts, options);
   return { model, facts, caps, options, load };
 }
 

@@ -22,21 +22,9 @@ import type {
   LoadedInfo,
   LoadParams,
   SamplingOptions,
-} from "./protocol.js";
-
-/** An error the runner reports with an HTTP status (others become 500). */
-export class EngineError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const PROMPT_TOO_LONG =
-  "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";
-export const INPUT_TOO_LONG = "the input length exceeds the context length";
+} from "../../protocol.js";
+import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
+import { StopFilter } from "../stop-filter.js";
 
 const SCHEMA_CACHE_MAX = 32;
 
@@ -46,7 +34,7 @@ type Slot = LlamaCompletion;
 /** A prompt as tokens, or the two sides of a fill-in-the-middle gap. */
 type CompletionInput = { tokens: Token[] } | { prefix: Token[]; suffix: Token[] };
 
-export class Engine {
+export class NodeLlamaCppEngine implements Engine {
   private readonly free: Slot[];
   private readonly waiters: ((slot: Slot) => void)[] = [];
   private readonly schemaGrammars = new Map<string, Promise<LlamaGrammar>>();
@@ -84,7 +72,7 @@ export class Engine {
     };
   }
 
-  static async load(params: LoadParams, debug = false): Promise<Engine> {
+  static async load(params: LoadParams, debug = false): Promise<NodeLlamaCppEngine> {
     const threads = Math.max(1, Math.floor(params.threads));
     const llama = await getLlama({
       gpu: "auto",
@@ -106,7 +94,7 @@ export class Engine {
           ? { lora: { adapters: params.adapters.map((a) => ({ filePath: a.path, scale: a.scale })) } }
           : {}),
       });
-      return new Engine(llama, model, context, { ...params, threads, parallel: Math.max(1, params.parallel) });
+      return new NodeLlamaCppEngine(llama, model, context, { ...params, threads, parallel: Math.max(1, params.parallel) });
     } catch (e) {
       await llama.dispose().catch(() => {});
       throw e;
@@ -114,11 +102,11 @@ export class Engine {
   }
 
   /** Specials parsed, no BOS added (Ollama's /api/tokenize and `context` semantics). */
-  tokenize(text: string): number[] {
+  async tokenize(text: string): Promise<number[]> {
     return this.model.tokenize(text, true);
   }
 
-  detokenize(tokens: number[]): string {
+  async detokenize(tokens: number[]): Promise<string> {
     return this.model.detokenize(tokens as Token[], true);
   }
 
@@ -242,7 +230,7 @@ export class Engine {
       evalTokens,
       evalNs: firstToken == null ? 0 : Number(end - firstToken),
     };
-    if (p.returnContext) stats.context = this.tokenize(p.prompt + stop.text);
+    if (p.returnContext) stats.context = this.model.tokenize(p.prompt + stop.text, true);
     return stats;
   }
 
@@ -337,64 +325,6 @@ export class Engine {
     const next = this.waiters.shift();
     if (next) next(slot);
     else this.free.push(slot);
-  }
-}
-
-/**
- * Ollama's stop-string handling on streamed text: text that could be the start of a stop string is held
- * back; once a stop string appears, only the text before it is emitted.
- */
-class StopFilter {
-  private held = "";
-  private readonly stops: string[];
-  stopped = false;
-  /** Everything emitted so far (the response, for `context`). */
-  text = "";
-
-  constructor(
-    stops: string[],
-    private readonly emit: (text: string) => void,
-  ) {
-    this.stops = stops.filter((s) => s !== "");
-  }
-
-  /** Returns true once a stop string has been seen (later input is ignored). */
-  push(chunk: string): boolean {
-    if (this.stopped) return true;
-    const buf = this.held + chunk;
-    let cut = -1;
-    for (const s of this.stops) {
-      const i = buf.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-    }
-    if (cut >= 0) {
-      this.stopped = true;
-      this.held = "";
-      this.out(buf.slice(0, cut));
-      return true;
-    }
-    // Hold back the longest tail that is a proper prefix of some stop string.
-    let keep = 0;
-    for (const s of this.stops)
-      for (let n = Math.min(s.length - 1, buf.length); n > keep; n--)
-        if (buf.endsWith(s.slice(0, n))) {
-          keep = n;
-          break;
-        }
-    this.held = buf.slice(buf.length - keep);
-    this.out(buf.slice(0, buf.length - keep));
-    return false;
-  }
-
-  flush(): void {
-    if (!this.stopped) this.out(this.held);
-    this.held = "";
-  }
-
-  private out(text: string): void {
-    if (text === "") return;
-    this.text += text;
-    this.emit(text);
   }
 }
 
