@@ -43,7 +43,8 @@ function cpuTag(): string {
 }
 
 export function buildKey(flavour: Flavour = machineFlavour()): string {
-  return `${llamaSource().commit.slice(0, 7)}-${flavour}-${cpuTag()}`;
+  const source = llamaSource();
+  return `${source.commit.slice(0, 7)}-p${source.patchHash}-${flavour}-${cpuTag()}`;
 }
 
 /** The finished build for this machine in the cache, if any. */

@@ -1,9 +1,15 @@
 // The llama.cpp source that corral builds its engine from: the git bundle node-llama-cpp ships, the
-// exact release its binding was built from, plus the patches node-llama-cpp applies to it.
+// exact release its binding was built from, plus the patches node-llama-cpp applies to it and
+// corral's own (llama-patches/ in this package).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** corral's own patches, shipped with the package (this file runs from dist/src/engine/). */
+const OWN_PATCHES = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../llama-patches");
 
 export interface LlamaSource {
   /** The git bundle holding llama.cpp. */
@@ -14,6 +20,8 @@ export interface LlamaSource {
   tag: string;
   /** The bundle's head commit. */
   commit: string;
+  /** Short hash of every patch's text: a changed patch is a different build. */
+  patchHash: string;
 }
 
 /** node-llama-cpp's package folder, found through Node's own resolution. */
@@ -40,13 +48,17 @@ export function llamaSource(): LlamaSource {
   const heads = execFileSync("git", ["bundle", "list-heads", bundle], { encoding: "utf8" });
   const commit = /^([0-9a-f]{40})\s/m.exec(heads)?.[1];
   if (!commit) throw new Error(`cannot read the commit of ${bundle}`);
-  const patchDir = join(llama, "patches");
-  const patches = existsSync(patchDir)
-    ? readdirSync(patchDir)
-        .filter((f) => f.endsWith(".diff") || f.endsWith(".patch"))
-        .sort()
-        .map((f) => join(patchDir, f))
-    : [];
-  cached = { bundle, patches, tag, commit };
+  const patches = [...patchFiles(join(llama, "patches")), ...patchFiles(OWN_PATCHES)];
+  const hash = createHash("sha256");
+  for (const p of patches) hash.update(readFileSync(p));
+  cached = { bundle, patches, tag, commit, patchHash: hash.digest("hex").slice(0, 6) };
   return cached;
+}
+
+function patchFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".diff") || f.endsWith(".patch"))
+    .sort()
+    .map((f) => join(dir, f));
 }
