@@ -10,6 +10,8 @@ export interface CreateRequest {
   from?: string;
   files?: Record<string, string>;
   adapters?: Record<string, string>;
+  /** A draft model for speculative decoding (GGUF blobs). */
+  draft_files?: Record<string, string>;
   template?: string;
   system?: string;
   license?: string[];
@@ -40,6 +42,7 @@ export function decodeCreateRequest(body: unknown): CreateRequest {
     from: t.string,
     files: decodeStringMap("files"),
     adapters: decodeStringMap("adapters"),
+    draft_files: decodeStringMap("draft_files"),
     template: t.string,
     system: t.string,
     license: t.custom((v) => {

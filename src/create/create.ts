@@ -27,7 +27,11 @@ function isCleanRelativePath(p: string): boolean {
 
 /** Checks done before any work: names, file paths, digests. */
 function validate(req: CreateRequest, model: string) {
-  for (const [file, digest] of [...Object.entries(req.files ?? {}), ...Object.entries(req.adapters ?? {})]) {
+  for (const [file, digest] of [
+    ...Object.entries(req.files ?? {}),
+    ...Object.entries(req.adapters ?? {}),
+    ...Object.entries(req.draft_files ?? {}),
+  ]) {
     if (!isCleanRelativePath(file)) throw badRequest("file path must be relative");
     if (!digest || !DIGEST.test(digest)) throw badRequest("invalid digest format");
   }
@@ -152,6 +156,19 @@ async function buildModel(
   if (adapters.length > 0) {
     layers = layers.filter((l) => l.mediaType !== MEDIA_TYPE.adapter);
     layers.push(await adapterLayer(store, adapters, modelAt!, staging, say));
+  }
+  const drafts = Object.entries(req.draft_files ?? {});
+  if (drafts.length > 0) {
+    // The draft must be a model of its own that shares the main model's vocabulary; llama.cpp checks the
+    // vocabularies when it loads the pair.
+    if (drafts.length > 1) throw badRequest("a draft model is one GGUF file");
+    const [file, digest] = drafts[0]!;
+    const gguf = await readBlobGguf(store, file, digest);
+    if (ggufMediaType(gguf) !== MEDIA_TYPE.model) throw badRequest("the draft file holds no GGUF model");
+    layers = layers.filter((l) => l.mediaType !== MEDIA_TYPE.draft);
+    const layer = { mediaType: MEDIA_TYPE.draft, digest: digest.replace("-", ":"), size: gguf.fileSize };
+    layers.push(layer);
+    say(`using existing layer ${layer.digest}`);
   }
   if (quantize) {
     const q = await quantizeLayer(store, modelAt!, quantize, staging, report);

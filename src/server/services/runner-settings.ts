@@ -16,6 +16,8 @@ import type { ServerContext } from "./context.js";
 
 /** Parallel slots when OLLAMA_NUM_PARALLEL is unset and memory allows (Ollama's default). */
 const AUTO_PARALLEL = 4;
+/** draft_num_predict when unset on a model with a draft (Ollama's default). */
+const DEFAULT_DRAFT_TOKENS = 4;
 /** Share of free memory the weights and KV caches of one model may take when choosing slots. */
 const MEMORY_SHARE = 0.8;
 
@@ -79,7 +81,7 @@ export function loadParams(ctx: ServerContext, model: StoredModel & { modelPath:
             kvCacheType: c.kvCacheType,
             gpuOverhead: c.gpuOverhead,
             rpcServers: c.rpcServers,
-            draft: model.draftPath ? { path: model.draftPath, maxTokens: (options.draft_num_predict ?? 0) > 0 ? options.draft_num_predict! : 16 } : undefined,
+            draft: model.draftPath ? { path: model.draftPath, maxTokens: (options.draft_num_predict ?? 0) > 0 ? options.draft_num_predict! : DEFAULT_DRAFT_TOKENS } : undefined,
             multiuserCache: c.multiuserCache,
             debug: c.debug,
           }

@@ -45,9 +45,9 @@ export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceK
     // Ollama keeps generating past a full window by dropping old tokens.
     args.push("--context-shift");
     if (ls.draft) {
-      args.push("--model-draft", ls.draft.path, "--draft-max", String(ls.draft.maxTokens));
-      args.push("--gpu-layers-draft", ls.gpuLayers < 0 ? "auto" : String(ls.gpuLayers));
-      args.push("--threads-draft", String(Math.max(1, p.threads)), "--threads-batch-draft", String(Math.max(1, p.batchThreads)));
+      args.push("--spec-draft-model", ls.draft.path, "--spec-draft-n-max", String(ls.draft.maxTokens));
+      args.push("--spec-draft-ngl", ls.gpuLayers < 0 ? "auto" : String(ls.gpuLayers));
+      args.push("--spec-draft-threads", String(Math.max(1, p.threads)), "--spec-draft-threads-batch", String(Math.max(1, p.batchThreads)));
     }
   }
   if (!ls.debug) args.push("--log-verbosity", "3");
