@@ -54,8 +54,11 @@ export interface Corral {
   close(): Promise<void>;
 }
 
+/** A model to create: its GGUF, and a draft GGUF for speculative decoding. */
+export type ModelFiles = string | { file: string; draft: string };
+
 /** A corral server with its own models folder holding each given GGUF under its name. */
-export async function startCorral(env: Record<string, string>, models: Record<string, string>): Promise<Corral> {
+export async function startCorral(env: Record<string, string>, models: Record<string, ModelFiles>): Promise<Corral> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), "corral-bench-models-"));
@@ -72,13 +75,18 @@ export async function startCorral(env: Record<string, string>, models: Record<st
     if (!res.ok) throw new Error(`${path} -> ${res.status} ${text}\n${log}`);
     return JSON.parse(text) as Record<string, number>;
   };
-  for (const [name, file] of Object.entries(models)) {
+  const upload = async (file: string) => {
     const hash = createHash("sha256");
     for await (const c of createReadStream(file)) hash.update(c as Buffer);
     const digest = `sha256:${hash.digest("hex")}`;
     const up = await fetch(`${base}/api/blobs/${digest}`, { method: "POST", body: createReadStream(file) as never, duplex: "half" } as RequestInit);
     if (up.status !== 201 && up.status !== 200) throw new Error(`blob upload -> ${up.status}`);
-    await post("/api/create", { model: name, files: { "model.gguf": digest }, stream: false });
+    return digest;
+  };
+  for (const [name, m] of Object.entries(models)) {
+    const files = { "model.gguf": await upload(typeof m === "string" ? m : m.file) };
+    const draft = typeof m === "string" ? {} : { draft_files: { "draft.gguf": await upload(m.draft) } };
+    await post("/api/create", { model: name, files, ...draft, stream: false });
   }
   return {
     base,

@@ -9,7 +9,7 @@ import { findBuild } from "../src/engine/cache.js";
 import { readGguf } from "../src/gguf/reader.js";
 import { quantizeGguf } from "../src/gguf/quantize.js";
 import { intArg } from "./args.js";
-import { llamaBenchTg, median, startCorral, startLlamaServer, streamTimed, type Corral } from "./engine-sides.js";
+import { llamaBenchTg, median, startCorral, startLlamaServer, streamTimed, type Corral, type ModelFiles } from "./engine-sides.js";
 import { cachedRandomLlama, shapeKey, type LlamaShape } from "./random-model.js";
 
 const STORIES = fileURLToPath(new URL("../../../shared/models/stories260K.gguf", import.meta.url));
@@ -63,6 +63,15 @@ const N_CONC = 64;
 const corralConc = (c: Corral, model: string) => (i: number) =>
   c.generate({ model, prompt: `Story ${i}: once upon a time`, raw: true, options: { ...GREEDY, seed: i, num_predict: N_CONC } }).then((r) => r.eval_count!);
 
+async function draftRatio(c: Corral): Promise<number> {
+  const run = async (model: string) =>
+    tokS(await c.generate({ model, prompt: "Once upon a time", raw: true, options: { ...GREEDY, num_predict: 128 } }));
+  await run("oneb-draft");
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) ratios.push((await run("oneb-draft")) / (await run("oneb")));
+  return median(ratios);
+}
+
 async function ttft(c: Corral, model: string): Promise<{ cold: number; cached: number }> {
   const words = "river stone lamp quiet orange window garden paper silver music".split(" ");
   const prompt = (salt: number) => `${salt} ` + Array.from({ length: 500 }, (_, i) => words[(i * 7 + salt) % words.length]).join(" ");
@@ -87,7 +96,9 @@ log(`  models: stories260K; random Llama-1B shape Q4_K_M (${((await stat(oneB)).
 
 const results: Record<string, number> = {};
 for (const engine of ["llama-server", "node-llama-cpp"] as const) {
-  const c = await startCorral({ CORRAL_ENGINE: engine }, { oneb: oneB, stories: STORIES });
+  // No smaller model shares the random 1B's vocabulary, so it drafts for itself.
+  const drafted: Record<string, ModelFiles> = engine === "llama-server" ? { "oneb-draft": { file: oneB, draft: oneB } } : {};
+  const c = await startCorral({ CORRAL_ENGINE: engine }, { oneb: oneB, stories: STORIES, ...drafted });
   try {
     const warm = async (model: string) => c.generate({ model, prompt: "Hi", raw: true, options: { ...GREEDY, num_predict: 4 } });
     await warm("oneb");
@@ -104,6 +115,11 @@ for (const engine of ["llama-server", "node-llama-cpp"] as const) {
     results[`${engine}:single`] = one.corral / one.ref;
     results[`${engine}:tiny`] = tiny.corral / tiny.ref;
     if (engine === "llama-server") {
+      // Speculative decoding with the model as its own draft: every draft token is accepted, so this
+      // shows what verification of a batch of drafted tokens costs or saves against one token a step.
+      const d = await draftRatio(c);
+      results.draft = d;
+      log(`  [${engine}] 1B decode with itself as DRAFT vs without: ${d.toFixed(3)}`);
       const t = await ttft(c, "oneb");
       results.ttft = t.cached / t.cold;
       log(`  [${engine}] 512-token prompt TTFT: cold ${t.cold.toFixed(0)} ms, repeated prefix ${t.cached.toFixed(0)} ms: ${results.ttft.toFixed(3)}`);
@@ -138,6 +154,7 @@ const summary = {
   tiny_vs_llama_bench: round(results["llama-server:tiny"]!),
   concurrent4_vs_llama_server: round(results["llama-server:concurrent4"]! / median(directConc)),
   ttft_cached_vs_cold: round(results.ttft!),
+  draft_vs_plain: round(results.draft!),
   node_llama_cpp: {
     single_vs_llama_bench: round(results["node-llama-cpp:single"]!),
     tiny_vs_llama_bench: round(results["node-llama-cpp:tiny"]!),

@@ -77,6 +77,8 @@ export interface SamplingOptions {
   topK: number;
   topP: number;
   minP: number;
+  /** Locally typical sampling; 1 (or absent) is off. llama-server only. */
+  typicalP?: number;
   /** Always set: the server picks a random seed when the request has none. */
   seed: number;
   repeatPenalty: number;
@@ -108,6 +110,8 @@ export interface GenerateParams {
   shift: boolean;
   /** Return the tokenization of prompt + response in the done stats (Ollama's `context`). */
   returnContext: boolean;
+  /** false: the caller wants only the whole answer, so a driver may deliver the text in one piece. */
+  stream?: boolean;
 }
 
 export type DoneReason = "stop" | "length";

@@ -88,6 +88,7 @@ function generateParams(p: Prepared, prompt: string, format: Format | undefined,
       topK: o.top_k,
       topP: o.top_p,
       minP: o.min_p,
+      typicalP: o.typical_p,
       // An unset seed must differ between requests (the engine's default is per-second).
       seed: o.seed < 0 ? randomInt(0, 2 ** 32 - 1) : o.seed % 2 ** 32,
       repeatPenalty: o.repeat_penalty,
@@ -99,6 +100,7 @@ function generateParams(p: Prepared, prompt: string, format: Format | undefined,
     numKeep: o.num_keep,
     shift: req.shift ?? true,
     returnContext,
+    stream: req.stream !== false,
   };
 }
 

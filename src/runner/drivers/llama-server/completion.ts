@@ -7,6 +7,8 @@ export interface CompletionEvent {
   content?: string;
   stop?: boolean;
   stop_type?: "none" | "eos" | "limit" | "word";
+  /** Prompt tokens of the task, as llama-server laid them out. */
+  tokens_evaluated?: number;
   timings?: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number };
 }
 
@@ -43,7 +45,7 @@ export function completionBody(p: GenerateParams, nPredict: number, ctx: number,
     top_k: s.topK > 0 ? Math.floor(s.topK) : 0,
     top_p: Math.min(1, Math.max(0, s.topP)),
     min_p: Math.min(1, Math.max(0, s.minP)),
-    typical_p: 1,
+    typical_p: s.typicalP ?? 1,
     // Go's uint32(seed).
     seed: Math.trunc(s.seed) >>> 0,
     repeat_penalty: s.repeatPenalty,

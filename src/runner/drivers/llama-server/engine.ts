@@ -2,9 +2,10 @@
 // driver speaks to it over a private socket. corral still renders every prompt; llama-server gets
 // token arrays, samples with every field set explicitly, batches all slots each step and keeps each
 // slot's KV prefix for the next request that shares it.
-import { readGguf } from "../../../gguf/reader.js";
 import { statSync } from "node:fs";
+import { readGguf } from "../../../gguf/reader.js";
 import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
+import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
 import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
@@ -49,12 +50,13 @@ export class LlamaServerEngine implements Engine {
       const kvScale = { f16: 1, q8_0: 0.53, q4_0: 0.28 }[ls.kvCacheType];
       const kv = kvBytesPerToken(gguf) * params.contextSize * Math.max(1, params.parallel) * kvScale;
       const total = Math.round(statSync(params.modelPath).size + kv);
-      const offloaded = ls.gpuLayers !== 0 && ls.gpuAvailable;
+      const vram = ls.gpuLayers !== 0 && ls.gpuAvailable ? await nvidiaProcessMemory(main.pid) : 0;
       const info: LoadedInfo = {
         contextSize: params.contextSize,
         trainContextSize: contextLength(gguf) ?? params.contextSize,
-        memoryBytes: total,
-        vramBytes: offloaded ? total : 0,
+        // On a GPU the driver's count is the truth for that part; the rest of the estimate stays in RAM.
+        memoryBytes: Math.max(total, vram),
+        vramBytes: vram,
         bosText: tokenText(gguf, bosId),
         eosText: tokenText(gguf, kvNumber(gguf, "tokenizer.ggml.eos_token_id")),
         addBos: bos != null,
@@ -88,7 +90,8 @@ export class LlamaServerEngine implements Engine {
     let nPredict = p.maxTokens > 0 ? p.maxTokens : -1;
     if (p.suffix !== undefined) {
       body = infillBody(p);
-      promptTokens = (await this.tokenize(p.prompt)).length + (await this.tokenize(p.suffix)).length + 3;
+      // llama-server lays out the FIM tokens itself; its count replaces this one when it reports.
+      promptTokens = (await this.tokenize(p.prompt)).length + (await this.tokenize(p.suffix)).length;
     } else {
       const fitted = fitPrompt(await this.tokenize(p.prompt), this.bos, ctx, p);
       if (fitted === "too-long") throw new EngineError(400, PROMPT_TOO_LONG);
@@ -107,28 +110,33 @@ export class LlamaServerEngine implements Engine {
     let evalTokens = 0;
     let firstToken: bigint | undefined;
     let final: CompletionEvent | undefined;
-    await this.streamOrDie(p.suffix !== undefined ? "/infill" : "/completion", body, signal, (ev) => {
-      const e = ev as CompletionEvent;
-      if (e.stop) {
-        final = e;
+    const path = p.suffix !== undefined ? "/infill" : "/completion";
+    if (p.stream === false) {
+      // One answer at the end: no per-token wake-ups of this process while llama.cpp's threads decode.
+      final = await this.completeOrDie(path, { ...body, stream: false }, signal);
+      if (final?.content) {
+        text = final.content;
+        onText(text);
+      }
+    } else {
+      await this.streamOrDie(path, body, signal, (ev) => {
+        const e = ev as CompletionEvent;
+        if (e.stop) final = e;
+        else {
+          firstToken ??= process.hrtime.bigint();
+          evalTokens++;
+        }
         if (e.content) {
           text += e.content;
           onText(e.content);
         }
-        return;
-      }
-      firstToken ??= process.hrtime.bigint();
-      evalTokens++;
-      if (e.content) {
-        text += e.content;
-        onText(e.content);
-      }
-    });
+      });
+    }
     const end = process.hrtime.bigint();
     const t = final?.timings;
     const stats: GenerateStats = {
       doneReason: final?.stop_type === "limit" ? "length" : "stop",
-      promptTokens,
+      promptTokens: p.suffix !== undefined ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
       promptEvalNs: t ? Math.round(t.prompt_ms * 1e6) : Number((firstToken ?? end) - start),
       evalTokens: t ? t.predicted_n : evalTokens,
       evalNs: t ? Math.round(t.predicted_ms * 1e6) : firstToken == null ? 0 : Number(end - firstToken),
@@ -137,12 +145,26 @@ export class LlamaServerEngine implements Engine {
     return stats;
   }
 
-  /** A stream broken because llama-server died is the runner's death, reported as such by the server. */
-  private async streamOrDie(path: string, body: unknown, signal: AbortSignal, onEvent: (ev: Record<string, unknown>) => void): Promise<void> {
+  /** A request broken because llama-server died is the runner's death, reported as such by the server. */
+  private async orDie<T>(call: Promise<T>): Promise<T> {
     try {
-      await this.main.http.stream(path, body, signal, onEvent);
+      return await call;
     } catch (e) {
       if (!(e instanceof EngineError) && (await this.main.exitedWithin(2000))) await new Promise(() => {});
+      throw e;
+    }
+  }
+
+  private streamOrDie(path: string, body: unknown, signal: AbortSignal, onEvent: (ev: Record<string, unknown>) => void): Promise<void> {
+    return this.orDie(this.main.http.stream(path, body, signal, onEvent));
+  }
+
+  /** A whole completion; undefined when the caller cancelled it (llama-server stops when the connection closes). */
+  private async completeOrDie(path: string, body: unknown, signal: AbortSignal): Promise<CompletionEvent | undefined> {
+    try {
+      return await this.orDie(this.main.http.json<CompletionEvent>("POST", path, body, signal));
+    } catch (e) {
+      if (signal.aborted) return undefined;
       throw e;
     }
   }
@@ -185,9 +207,7 @@ export class LlamaServerEngine implements Engine {
   private embedServer(): Promise<LlamaServerProcess> {
     this.embedder ??= LlamaServerProcess.start(this.ls.binary, serverArgs(this.params, this.ls, "embed"), {
       debug: this.ls.debug,
-      onDied: () => {
-        if (!this.disposed) this.onDied();
-      },
+      onDied: this.onDied,
     });
     this.embedder.catch(() => (this.embedder = undefined));
     return this.embedder;
