@@ -2,7 +2,7 @@
 // parameters <- request), num_ctx resolved and capped, the engine chosen, threads and parallel
 // slots sized for the machine.
 import { statSync } from "node:fs";
-import { freemem } from "node:os";
+import { totalmem } from "node:os";
 import { ApiError } from "../../api/errors.js";
 import { applyOptions, defaultOptions, type Options } from "../../api/options.js";
 import { DEFAULT_CONTEXT_LENGTH, type Config } from "../../config.js";
@@ -18,19 +18,23 @@ import type { ServerContext } from "./context.js";
 const AUTO_PARALLEL = 4;
 /** draft_num_predict when unset on a model with a draft (Ollama's default). */
 const DEFAULT_DRAFT_TOKENS = 4;
-/** Share of free memory the weights and KV caches of one model may take when choosing slots. */
-const MEMORY_SHARE = 0.8;
+/**
+ * Share of the machine's memory the weights and KV caches of one model may take when choosing slots.
+ * Total, not free, memory: the choice must not change from one request to the next, or the model
+ * would be reloaded for a different slot count.
+ */
+const MEMORY_SHARE = 0.5;
 
 export function mergedOptions(model: StoredModel, requestOptions: Record<string, unknown> | undefined): Options {
   return applyOptions(applyOptions(defaultOptions(), model.params), requestOptions);
 }
 
-/** OLLAMA_NUM_PARALLEL, or 4 slots when the weights and four KV caches fit in memory, else fewer. */
+/** OLLAMA_NUM_PARALLEL, or 4 slots when the weights and four KV caches fit in half the memory, else fewer. */
 export function parallelSlots(config: Config, facts: ModelFacts, modelBytes: number, numCtx: number): number {
   if (config.numParallel > 0) return config.numParallel;
   // Ollama runs embedding-only models with one slot.
   if (facts.hasPooling) return 1;
-  const budget = freemem() * MEMORY_SHARE - modelBytes;
+  const budget = totalmem() * MEMORY_SHARE - modelBytes;
   for (let n = AUTO_PARALLEL; n > 1; n /= 2) if (n * numCtx * facts.kvBytesPerToken <= budget) return n;
   return 1;
 }
