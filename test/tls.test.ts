@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "./support/cli.js";
-import { freePort, httpsGet, ROOT, startTestServer, type TestServer } from "./support/server.js";
+import { freePort, httpsGet, ROOT, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
 let dir: string;
 let ca: string;
@@ -50,9 +50,16 @@ test("the server speaks HTTPS with the configured certificate", async () => {
 });
 
 test("the CLI reaches an https OLLAMA_HOST trusting CORRAL_TLS_CA, and says how when it does not", async () => {
-  const ok = await runCli(srv.url, ["list"], { env: { CORRAL_TLS_CA: join(dir, "ca.pem"), CORRAL_API_KEY: "tls-key" } });
+  const trusted = { CORRAL_TLS_CA: join(dir, "ca.pem"), CORRAL_API_KEY: "tls-key" };
+  const ok = await runCli(srv.url, ["list"], { env: trusted });
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^NAME\s+ID/);
+  // A create streams the GGUF up as a blob through the same CA-trusting transport.
+  await writeFile(join(dir, "Modelfile"), `FROM ${STORIES}\n`);
+  const created = await runCli(srv.url, ["create", "tls-stories", "-f", "Modelfile"], { cwd: dir, env: trusted });
+  assert.equal(created.code, 0, created.stderr);
+  const listed = await runCli(srv.url, ["list"], { env: trusted });
+  assert.match(listed.stdout, /^tls-stories:latest\s/m);
   const untrusted = await runCli(srv.url, ["list"], { env: { CORRAL_API_KEY: "tls-key", CORRAL_TLS_CA: "" } });
   assert.equal(untrusted.code, 1);
   assert.match(untrusted.stderr, /^Error: .*CORRAL_TLS_CA/);
