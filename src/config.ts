@@ -45,6 +45,17 @@ export interface Config {
   schedSpread: boolean;
   /** OLLAMA_MULTIUSER_CACHE: reuse prompt caches across users less greedily (slots keep their own prefixes). */
   multiuserCache: boolean;
+  /** CORRAL_API_KEYS: keys a client must present as `Authorization: Bearer <key>` (empty: no auth). */
+  apiKeys: string[];
+  /** CORRAL_API_KEYS_FILE: a file of keys, one a line, re-read when it changes and on SIGHUP. */
+  apiKeysFile?: string;
+  /** CORRAL_TLS_CERT / CORRAL_TLS_KEY: PEM paths; both make the server speak HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** CORRAL_TLS_CA: a PEM path the CLI trusts besides the system CAs. */
+  tlsCa?: string;
+  /** CORRAL_API_KEY (else OLLAMA_API_KEY): the key the CLI sends. */
+  clientApiKey?: string;
 }
 
 export type EngineChoice = "auto" | "llama-server" | "node-llama-cpp";
@@ -188,7 +199,18 @@ export function loadConfig(env: Env = process.env): Config {
     gpuOverhead: parseUint(env.OLLAMA_GPU_OVERHEAD, 0),
     schedSpread: parseBool(env.OLLAMA_SCHED_SPREAD),
     multiuserCache: parseBool(env.OLLAMA_MULTIUSER_CACHE),
+    apiKeys: list(env.CORRAL_API_KEYS),
+    apiKeysFile: optional(env.CORRAL_API_KEYS_FILE),
+    tlsCert: optional(env.CORRAL_TLS_CERT),
+    tlsKey: optional(env.CORRAL_TLS_KEY),
+    tlsCa: optional(env.CORRAL_TLS_CA),
+    clientApiKey: optional(env.CORRAL_API_KEY) ?? optional(env.OLLAMA_API_KEY),
   };
+}
+
+/** A value that is absent when unset or empty. */
+function optional(v: string | undefined): string | undefined {
+  return clean(v) || undefined;
 }
 
 function parseEngine(v: string | undefined): EngineChoice {

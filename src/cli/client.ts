@@ -9,6 +9,7 @@ import type { ListModel, ProgressResponse, RunningModel, ShowResponse } from "..
 import type { HostAddress } from "../config.js";
 import { VERSION } from "../version.js";
 import { ApiError } from "../api/errors.js";
+import type { Fetch } from "./transport.js";
 
 
 export const NOT_RUNNING = "could not connect to ollama server, run 'corral serve' to start it";
@@ -63,28 +64,55 @@ export function hostUrl(h: HostAddress): string {
   return `${h.scheme}://${host}:${h.port}`;
 }
 
-function errorMessage(body: string): string {
+function errorMessage(body: string, status = 0): string {
+  let message: string;
   try {
     const parsed = JSON.parse(body) as { error?: unknown };
-    if (typeof parsed?.error === "string" && parsed.error) return parsed.error;
-    return "something went wrong, please see the ollama server logs for details";
+    message =
+      typeof parsed?.error === "string" && parsed.error ? parsed.error : "something went wrong, please see the ollama server logs for details";
   } catch {
-    return body;
+    message = body;
   }
+  return status === 401 ? withKeyHint(message) : message;
+}
+
+/** A 401 says what to do about it. */
+function withKeyHint(message: string): string {
+  return `${message}: the server needs an API key; set CORRAL_API_KEY (or OLLAMA_API_KEY) to one of its keys`;
+}
+
+function statusError(status: number): ApiError {
+  const text = STATUS_CODES[status] ?? String(status);
+  return new ApiError(status, status === 401 ? withKeyHint(text.toLowerCase()) : text);
+}
+
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer <key>` on every request. */
+  apiKey?: string;
+  /** The fetch to send with (one trusting a private CA); the global fetch by default. */
+  fetch?: Fetch;
 }
 
 export class Client {
   private readonly userAgent = `corral/${VERSION} (${arch()} ${platform()}) Node/${process.version}`;
+  private readonly send: Fetch;
+  private readonly auth: Record<string, string>;
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    opts: ClientOptions = {},
+  ) {
+    this.send = opts.fetch ?? fetch;
+    this.auth = opts.apiKey ? { Authorization: `Bearer ${opts.apiKey}` } : {};
+  }
 
   private async fetch(method: string, path: string, init: RequestInit = {}): Promise<Response> {
     const url = `${this.base}${path}`;
     try {
-      return await fetch(url, {
+      return await this.send(url, {
         method,
         ...init,
-        headers: { "Content-Type": "application/json", Accept: "application/x-ndjson", "User-Agent": this.userAgent },
+        headers: { "Content-Type": "application/json", Accept: "application/x-ndjson", "User-Agent": this.userAgent, ...this.auth },
       });
     } catch (err) {
       if ((err as Error).name === "AbortError") throw err;
@@ -96,20 +124,22 @@ export class Client {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(method, path, body === undefined ? {} : { body: JSON.stringify(body) });
     const text = await res.text();
-    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text));
+    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text, res.status));
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** HEAD / ; a refused connection becomes Ollama's "could not connect" message. */
   async heartbeat(): Promise<void> {
     try {
-      const res = await fetch(`${this.base}/`, { method: "HEAD" });
-      if (res.status >= 400) throw new ApiError(res.status, STATUS_CODES[res.status] ?? String(res.status));
+      const res = await this.send(`${this.base}/`, { method: "HEAD", headers: this.auth });
+      if (res.status >= 400) throw statusError(res.status);
     } catch (err) {
       if (err instanceof ApiError) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if (cause?.code === "ECONNREFUSED") throw new Error(NOT_RUNNING);
-      throw new Error(`HEAD "${this.base}/": ${cause?.message ?? (err as Error).message}`);
+      // A certificate from a private CA: say how to trust it.
+      const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(cause?.code ?? "") ? "; set CORRAL_TLS_CA to the PEM file of the CA that signed the server's certificate" : "";
+      throw new Error(`HEAD "${this.base}/": ${cause?.message ?? (err as Error).message}${hint}`);
     }
   }
 
@@ -145,13 +175,13 @@ export class Client {
     const res = await this.fetch("HEAD", `/api/blobs/${digest}`);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw new ApiError(res.status, STATUS_CODES[res.status] ?? String(res.status));
+    throw statusError(res.status);
   }
 
   async createBlob(digest: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     const res = await this.fetch("POST", `/api/blobs/${digest}`, { body, duplex: "half" } as unknown as RequestInit);
     const text = await res.text();
-    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text));
+    if (res.status >= 400) throw new ApiError(res.status, errorMessage(text, res.status));
   }
 
   generate(body: GenerateBody, onChunk: (c: GenerateChunk) => void, signal?: AbortSignal): Promise<void> {
@@ -186,6 +216,7 @@ export class Client {
       } catch {
         throw res.status >= 400 ? new ApiError(res.status, `${status}: ${line}`) : new Error(line);
       }
+      if (res.status === 401) throw new ApiError(401, withKeyHint(`${status}: ${String(parsed.error ?? "")}`));
       if (res.status >= 400) throw new ApiError(res.status, `${status}: ${String(parsed.error ?? "")}`);
       if (typeof parsed.error === "string" && parsed.error) throw new Error(parsed.error);
       onChunk(parsed as T);

@@ -1,18 +1,36 @@
-// The HTTP server: body handling with Ollama's leniency, error shapes, 404/405, and the route families.
-import Fastify, { type FastifyInstance } from "fastify";
+// The HTTP server: request ids and logs, CORS, API keys, body handling with Ollama's leniency, error
+// shapes, 404/405, and the route families.
+import Fastify, { LogController, type FastifyInstance } from "fastify";
+import { authHook } from "./auth/hook.js";
+import type { ApiKeys } from "./auth/keys.js";
 import { corsHook } from "./cors.js";
+import { requestId } from "./observe/request-id.js";
+import { requestLogHook } from "./observe/request-log.js";
+import type { TlsFiles } from "./tls.js";
 import { errorBody, sendJson } from "./reply.js";
 import { MAX_JSON_BODY, readLimited } from "./body.js";
 import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
+import { registerHealthRoutes } from "./routes/health.js";
 import { registerNativeRoutes } from "./routes/native.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
 
-export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
+export interface ServerOptions {
+  keys: ApiKeys;
+  /** Certificate and key for HTTPS; plain HTTP without. */
+  https?: TlsFiles;
+}
+
+export async function buildServer(ctx: ServerContext, opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     logger: ctx.config.debug ? { level: "debug" } : false,
+    // requestLogHook writes the one line per request; fastify's own two would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: requestId,
     bodyLimit: MAX_JSON_BODY,
     return503OnClosing: false,
     // On shutdown, drop open connections (streams, idle keep-alives) instead of waiting for them.
@@ -31,7 +49,11 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     readLimited(payload, MAX_JSON_BODY).then((body) => done(null, body), (err: Error) => done(err, undefined));
   });
 
+  // Order matters: every answer (a 403 or 401 included) gets its request id and log line; CORS
+  // preflights are answered before the key check.
+  app.addHook("onRequest", requestLogHook(ctx.config.debug));
   app.addHook("onRequest", corsHook(ctx.config));
+  app.addHook("onRequest", authHook(opts.keys));
 
   app.setErrorHandler((err, _request, reply) => {
     const { status, message } = errorBody(err);
@@ -46,11 +68,12 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     return reply.code(404).type("text/plain").send("404 page not found");
   });
 
+  await registerHealthRoutes(app, ctx);
   await registerNativeRoutes(app, ctx);
   await registerRegistryRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);
 
-  return app;
+  return app as unknown as FastifyInstance;
 }

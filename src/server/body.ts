@@ -2,6 +2,7 @@
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "../api/errors.js";
 import { parseRequestJson } from "../api/json.js";
+import { noteModel } from "./observe/request-log.js";
 
 /** JSON bodies above this are refused (413); blob uploads stream and have no limit. */
 export const MAX_JSON_BODY = 256 * 1024 * 1024;
@@ -9,7 +10,9 @@ export const MAX_JSON_BODY = 256 * 1024 * 1024;
 /** Parses the request body as JSON whatever its Content-Type, as Ollama's lenient decoder does. */
 export function jsonBody(request: FastifyRequest): unknown {
   const body = request.body as Buffer | undefined;
-  return parseRequestJson(body ?? "");
+  const parsed = parseRequestJson(body ?? "");
+  noteModel(request, parsed);
+  return parsed;
 }
 
 /**

@@ -23,7 +23,7 @@ function originMatcher(patterns: string[]): (origin: string) => boolean {
   return (origin) => regexes.some((r) => r.test(origin));
 }
 
-function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 

@@ -1,18 +1,26 @@
-// Starts corral: the model store, the scheduler and the HTTP server, and stops them on a signal.
+// Starts corral: the model store, the scheduler and the HTTP(S) server, and stops them on a signal.
 import { loadConfig, physicalCores, type Config } from "../config.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { ModelStore } from "../store/store.js";
 import { DEFAULT_MAX_LOADED_MODELS } from "../config.js";
 import { buildServer } from "./app.js";
+import { ApiKeys } from "./auth/keys.js";
+import { isLoopbackHost } from "./cors.js";
+import { loadTls } from "./tls.js";
 import type { FastifyInstance } from "fastify";
 
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** Re-reads CORRAL_API_KEYS_FILE (the serve command calls it on SIGHUP). */
+  reloadKeys(): void;
   close(): Promise<void>;
 }
 
 export async function startServer(config: Config = loadConfig()): Promise<RunningServer> {
+  // Configuration mistakes fail before anything starts.
+  const https = loadTls(config);
+  const keys = new ApiKeys(config.apiKeys, config.apiKeysFile);
   const store = new ModelStore(config.models, { noPrune: config.noPrune });
   await store.init();
   const scheduler = new Scheduler({
@@ -21,14 +29,20 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
     keepAlive: config.keepAlive,
     debug: config.debug,
   });
-  const app = await buildServer({ config, store, scheduler, threads: physicalCores() });
+  const app = await buildServer({ config, store, scheduler, threads: physicalCores() }, { keys, https });
   await app.listen({ host: config.host.host, port: config.host.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.host.port;
   const host = config.host.host.includes(":") ? `[${config.host.host}]` : config.host.host;
+  if (!keys.enabled && !isLoopbackHost(config.host.host)) {
+    process.stderr.write(
+      `warning: listening on ${host}:${port} with no API key: anyone who can reach this address can use every model; set CORRAL_API_KEYS or CORRAL_API_KEYS_FILE\n`,
+    );
+  }
   return {
     app,
-    url: `http://${host}:${port}`,
+    url: `${https ? "https" : "http"}://${host}:${port}`,
+    reloadKeys: () => keys.reload(),
     async close() {
       await app.close();
       await scheduler.shutdown();

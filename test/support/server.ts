@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -34,22 +35,44 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: { models?: string } = {}): Promise<TestServer> {
+/** GET over https trusting `ca` (node's fetch takes no CA); resolves with the status and body. */
+export function httpsGet(url: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export interface TestServerOptions {
+  models?: string;
+  /** Address to bind (default 127.0.0.1); the test still talks to 127.0.0.1. */
+  bind?: string;
+  /** The server speaks HTTPS with a certificate from this CA (PEM text). */
+  ca?: string;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const models = opts.models ?? (await mkdtemp(join(tmpdir(), "corral-test-models-")));
   const proc = spawn(process.execPath, [join(ROOT, "dist/src/cli/main.js"), "serve"], {
-    env: { ...process.env, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: models, ...env },
+    env: { ...process.env, OLLAMA_HOST: `${opts.bind ?? "127.0.0.1"}:${port}`, OLLAMA_MODELS: models, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.ca ? "https" : "http"}://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
     try {
-      if ((await fetch(url)).ok) break;
+      if (opts.ca ? (await httpsGet(url, opts.ca)).status === 200 : (await fetch(url)).ok) break;
     } catch {
       // not listening yet
     }
@@ -101,7 +124,12 @@ export function post(url: string, path: string, body: unknown, method = "POST"):
   return fetch(`${url}${path}`, { method, body: typeof body === "string" ? body : JSON.stringify(body) });
 }
 
-export async function postJson(url: string, path: string, body: unknown, method = "POST") {
+export async function postJson(
+  url: string,
+  path: string,
+  body: unknown,
+  method = "POST",
+): Promise<{ status: number; json: any; text: string; headers: Headers }> {
   const res = await post(url, path, body, method);
   const text = await res.text();
   let json: any;

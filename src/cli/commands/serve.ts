@@ -25,6 +25,10 @@ const SERVER_ENV = [
   ["CORRAL_ENGINE", "llama-server, node-llama-cpp or auto (default)"],
   ["CORRAL_ENGINE_CACHE", "Where llama.cpp builds are cached (default ~/.cache/corral/llama.cpp)"],
   ["CORRAL_RPC_SERVERS", "llama.cpp RPC workers (host:port,...) that share each model's layers"],
+  ["CORRAL_API_KEYS", "API keys clients must send as Authorization: Bearer <key> (comma separated)"],
+  ["CORRAL_API_KEYS_FILE", "A file of API keys, one a line (re-read when it changes and on SIGHUP)"],
+  ["CORRAL_TLS_CERT", "PEM certificate for HTTPS (with CORRAL_TLS_KEY)"],
+  ["CORRAL_TLS_KEY", "PEM private key for HTTPS (with CORRAL_TLS_CERT)"],
 ];
 
 export function envHelp(vars: string[][]): string {
@@ -47,6 +51,8 @@ async function serve(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // Only with a keys file: otherwise SIGHUP keeps its usual meaning (stop).
+  if (config.apiKeysFile) process.on("SIGHUP", () => server.reloadKeys());
 }
 
 /**

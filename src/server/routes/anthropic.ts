@@ -8,6 +8,7 @@ import { jsonBody } from "../body.js";
 import { disconnectSignal, errorBody, foldReply, replyChunks, sendJson, writeStream } from "../reply.js";
 import type { Reply, ServerContext } from "../services/context.js";
 import { chat } from "../services/inference.js";
+import { tapUsage } from "../observe/request-log.js";
 
 /** Thinking asked of a model that cannot think is dropped here, not refused (Anthropic clients ask by default). */
 async function chatDroppingThink(ctx: ServerContext, req: ChatRequest, signal: AbortSignal): Promise<Reply> {
@@ -31,7 +32,7 @@ export async function registerAnthropicRoutes(app: FastifyInstance, ctx: ServerC
     scope.post("/v1/messages", async (request, reply) => {
       const body = (jsonBody(request) ?? {}) as MessagesRequest;
       const req = toNativeChat(body);
-      const result = await chatDroppingThink(ctx, req, disconnectSignal(request, reply));
+      const result = tapUsage(request, await chatDroppingThink(ctx, req, disconnectSignal(request, reply)));
       const id = messageId();
       const model = body.model ?? "";
       if (!req.stream) return sendJson(reply, 200, toMessage(await foldReply<ChatResponse>(result), id, model));

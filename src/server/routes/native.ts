@@ -7,6 +7,7 @@ import { createModel } from "../../create/create.js";
 import { VERSION } from "../../version.js";
 import { jsonBody } from "../body.js";
 import { disconnectSignal, sendJson, sendReply } from "../reply.js";
+import { tapUsage } from "../observe/request-log.js";
 import type { ServerContext } from "../services/context.js";
 import { chat, generate } from "../services/inference.js";
 import { blobExists, copyModel, deleteModel, listModels, runningModels, showModel, uploadBlob } from "../services/models.js";
@@ -17,13 +18,13 @@ export async function registerNativeRoutes(app: FastifyInstance, ctx: ServerCont
 
   app.post("/api/generate", async (request, reply) => {
     const req = decodeGenerateRequest(jsonBody(request));
-    const result = await generate(ctx, req, disconnectSignal(request, reply));
+    const result = tapUsage(request, await generate(ctx, req, disconnectSignal(request, reply)));
     await sendReply(reply, result, req.stream ?? true);
   });
 
   app.post("/api/chat", async (request, reply) => {
     const req = decodeChatRequest(jsonBody(request));
-    const result = await chat(ctx, req, disconnectSignal(request, reply));
+    const result = tapUsage(request, await chat(ctx, req, disconnectSignal(request, reply)));
     await sendReply(reply, result, req.stream ?? true);
   });
 

@@ -11,6 +11,7 @@ import { listOpenAIModels, retrieveOpenAIModel } from "../openai/models.js";
 import { disconnectSignal, errorBody, foldReply, replyChunks, sendJson, writeStream } from "../reply.js";
 import type { ServerContext } from "../services/context.js";
 import { embed } from "../services/embed.js";
+import { tapUsage } from "../observe/request-log.js";
 import { chat, generate } from "../services/inference.js";
 
 async function sse(reply: FastifyReply, events: AsyncIterable<object>) {
@@ -35,7 +36,7 @@ export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerCont
     scope.post("/v1/chat/completions", async (request, reply) => {
       const body = (jsonBody(request) ?? {}) as OpenAIChatRequest;
       const req = toNativeChat(body);
-      const result = await chat(ctx, req, disconnectSignal(request, reply));
+      const result = tapUsage(request, await chat(ctx, req, disconnectSignal(request, reply)));
       const id = chatCompletionId();
       const model = body.model ?? "";
       if (!req.stream) return sendJson(reply, 200, toChatCompletion(await foldReply<ChatResponse>(result), id, model));
@@ -45,7 +46,7 @@ export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerCont
     scope.post("/v1/completions", async (request, reply) => {
       const body = (jsonBody(request) ?? {}) as OpenAICompletionRequest;
       const req = toNativeGenerate(body);
-      const result = await generate(ctx, req, disconnectSignal(request, reply));
+      const result = tapUsage(request, await generate(ctx, req, disconnectSignal(request, reply)));
       const id = completionId();
       const model = body.model ?? "";
       if (!req.stream) return sendJson(reply, 200, toCompletion(await foldReply<GenerateResponse>(result), id, model));
