@@ -77,7 +77,7 @@ async function ttft(c: Corral, model: string): Promise<{ cold: number; cached: n
   const prompt = (salt: number) => `${salt} ` + Array.from({ length: 500 }, (_, i) => words[(i * 7 + salt) % words.length]).join(" ");
   const cold: number[] = [];
   const cached: number[] = [];
-  for (let r = 0; r < 2; r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     const p = prompt(1000 + r);
     const body = { model, prompt: p, raw: true, options: { ...GREEDY, num_predict: 1 } };
     cold.push((await streamTimed(`${c.base}/api/generate`, body)).ttftMs);
@@ -109,20 +109,21 @@ for (const engine of ["llama-server", "node-llama-cpp"] as const) {
     const tiny = await singleStream(c, "stories", STORIES, 256, T > 1 ? [1, T] : [1], bench);
     log(`  [${engine}] stories260K decode: corral ${tiny.corral.toFixed(0)} tok/s, llama-bench tg256 ${tiny.ref.toFixed(0)} tok/s: ${(tiny.corral / tiny.ref).toFixed(3)}`);
     const conc: number[] = [];
-    for (let r = 0; r < Math.max(1, ROUNDS - 1); r++) conc.push(await concurrent4(corralConc(c, "oneb")));
+    for (let r = 0; r < ROUNDS; r++) conc.push(await concurrent4(corralConc(c, "oneb")));
     results[`${engine}:concurrent4`] = median(conc);
     log(`  [${engine}] 4 concurrent streams (default settings): ${median(conc).toFixed(1)} tok/s aggregate`);
     results[`${engine}:single`] = one.corral / one.ref;
     results[`${engine}:tiny`] = tiny.corral / tiny.ref;
     if (engine === "llama-server") {
-      // Speculative decoding with the model as its own draft: every draft token is accepted, so this
-      // shows what verification of a batch of drafted tokens costs or saves against one token a step.
-      const d = await draftRatio(c);
-      results.draft = d;
-      log(`  [${engine}] 1B decode with itself as DRAFT vs without: ${d.toFixed(3)}`);
       const t = await ttft(c, "oneb");
       results.ttft = t.cached / t.cold;
       log(`  [${engine}] 512-token prompt TTFT: cold ${t.cold.toFixed(0)} ms, repeated prefix ${t.cached.toFixed(0)} ms: ${results.ttft.toFixed(3)}`);
+      // Last: "oneb" and "oneb-draft" share one GGUF, so switching between them reloads the runner.
+      // With the model as its own draft every drafted token is accepted: this shows what verifying a
+      // batch of drafted tokens costs or saves against one token a step.
+      const d = await draftRatio(c);
+      results.draft = d;
+      log(`  [${engine}] 1B decode with itself as DRAFT vs without: ${d.toFixed(3)}`);
     }
   } finally {
     await c.close();
@@ -133,7 +134,7 @@ for (const engine of ["llama-server", "node-llama-cpp"] as const) {
 const direct = await startLlamaServer(build.bin("llama-server"), ["-m", oneB, "-np", "4", "-c", String(4 * 2048), "-t", String(T), "-tb", String(T)]);
 const directConc: number[] = [];
 try {
-  for (let r = 0; r < Math.max(1, ROUNDS - 1); r++)
+  for (let r = 0; r < ROUNDS; r++)
     directConc.push(
       await concurrent4(async (i) => {
         const res = await fetch(`${direct.base}/completion`, {
