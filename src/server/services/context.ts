@@ -1,12 +1,14 @@
 import type { Config } from "../../config.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { ModelStore } from "../../store/store.js";
+import type { Metrics } from "../observe/metrics.js";
 
 /** What the services share: configuration, the model store and the scheduler. */
 export interface ServerContext {
   config: Config;
   store: ModelStore;
   scheduler: Scheduler;
+  metrics: Metrics;
   /** Default num_thread: the physical cores available. */
   threads: number;
 }
@@ -14,4 +16,10 @@ export interface ServerContext {
 /** A service answer: one JSON object, or a stream of chunks that `collect` folds into the non-streaming reply. */
 export type Reply =
   | { kind: "single"; body: object }
-  | { kind: "stream"; chunks: AsyncIterable<object>; collect: (chunks: object[]) => object };
+  | {
+      kind: "stream";
+      chunks: AsyncIterable<object>;
+      collect: (chunks: object[]) => object;
+      /** The model generating, by its stored name (for metrics); absent for non-generation streams. */
+      model?: string;
+    };
