@@ -42,7 +42,7 @@ export class Metrics {
   });
   private readonly ttft = new Histogram({
     name: "corral_time_to_first_token_seconds",
-    help: "Time from a generation request's arrival to its first generated chunk.",
+    help: "Time from a generation request's arrival to its first generated chunk (unstreamed: to its first token, from the engine's decode time).",
     labelNames: ["model"] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],

@@ -36,22 +36,30 @@ const num = (v: unknown) => (typeof v === "number" ? v : undefined);
 
 /**
  * Passes a service reply through, noting the token counts its final chunk carries; a generation's
- * first chunk and its final one also go to the metrics (under the model's resolved name).
+ * first chunk and its final one also go to the metrics (under the model's stored name).
  */
 export function tapUsage(request: FastifyRequest, result: Reply): Reply {
   if (result.kind !== "stream") return result;
   const f = factsOf(request);
   const source = result.chunks;
-  const model = result.model ?? f.model ?? "";
+  const gen = result.generation;
   async function* tapped() {
     let first = true;
     for await (const c of source) {
-      if (first && f.start !== undefined) f.metrics?.firstToken(model, seconds(f.start));
-      first = false;
       const { prompt_eval_count: p, eval_count: e, eval_duration: d, done } = c as Record<string, unknown>;
+      if (gen && f.metrics && f.start !== undefined) {
+        if (first && gen.streamed) f.metrics.firstToken(gen.model, seconds(f.start));
+        if (done === true) {
+          const n = num(e) ?? 0;
+          const evalNs = num(d) ?? 0;
+          // Unstreamed text arrives whole at the end: its first token came before the decoding of the others.
+          if (!gen.streamed) f.metrics.firstToken(gen.model, Math.max(0, seconds(f.start) - (n > 1 ? (evalNs * (n - 1)) / n / 1e9 : 0)));
+          f.metrics.generated(gen.model, { promptTokens: num(p), evalTokens: n, evalNs });
+        }
+      }
+      first = false;
       if (typeof p === "number") f.promptTokens = p;
       if (typeof e === "number") f.evalTokens = e;
-      if (done === true) f.metrics?.generated(model, { promptTokens: num(p), evalTokens: num(e), evalNs: num(d) });
       yield c;
     }
   }

@@ -13,6 +13,13 @@ export interface ServerContext {
   threads: number;
 }
 
+/** What a generation's stream is: the model by its stored name, and whether the runner streamed its tokens. */
+export interface GenerationInfo {
+  model: string;
+  /** false: the runner delivered the text in one piece at the end (a non-streaming request). */
+  streamed: boolean;
+}
+
 /** A service answer: one JSON object, or a stream of chunks that `collect` folds into the non-streaming reply. */
 export type Reply =
   | { kind: "single"; body: object }
@@ -20,6 +27,6 @@ export type Reply =
       kind: "stream";
       chunks: AsyncIterable<object>;
       collect: (chunks: object[]) => object;
-      /** The model generating, by its stored name (for metrics); absent for non-generation streams. */
-      model?: string;
+      /** Set when the stream is a generation (for metrics). */
+      generation?: GenerationInfo;
     };
