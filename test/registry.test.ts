@@ -9,6 +9,7 @@ import { Registry } from "../src/registry/service.js";
 import { buildManifest, CONFIG_MEDIA_TYPE, MEDIA_TYPE } from "../src/store/manifest.js";
 import { ModelStore } from "../src/store/store.js";
 import { createFromGguf, freePort, ndjson, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { parseMetrics } from "./support/metrics.js";
 import { blobOf, seedModel, startProxy, startRegistry, type CountingProxy, type TestRegistry } from "./support/registry.js";
 
 let registry: TestRegistry;
@@ -31,6 +32,11 @@ const manifestFile = (models: string, host: string, ns: string, model: string, t
 
 async function blobNames(models: string): Promise<string[]> {
   return (await readdir(join(models, "blobs"))).sort();
+}
+
+async function registryBytes(direction: "pull" | "push"): Promise<number> {
+  const res = await fetch(`${srv.url}/metrics`);
+  return parseMetrics(await res.text()).value("corral_registry_bytes_total", { direction }) ?? -1;
 }
 
 async function generate(url: string, model: string): Promise<string> {
@@ -63,6 +69,11 @@ test("push, delete, pull: the same manifest, the same blobs, the same greedy gen
     assert.equal(lines[0].status, `pushing ${l.digest.slice(7, 19)}`);
     assert.deepEqual([lines.at(-1).total, lines.at(-1).completed], [l.size, l.size]);
   }
+  // Every blob crossed the network (the registry had none), and /metrics counted it.
+  const manifest = JSON.parse(original.toString()) as { config: { size: number } };
+  const blobBytes = layers.reduce((n, l) => n + l.size, manifest.config.size);
+  assert.ok((await registryBytes("push")) >= blobBytes);
+  assert.equal(await registryBytes("pull"), 0);
 
   assert.equal((await postJson(srv.url, "/api/delete", { model: name }, "DELETE")).status, 200);
   assert.deepEqual(await blobNames(srv.models), []);
@@ -80,6 +91,7 @@ test("push, delete, pull: the same manifest, the same blobs, the same greedy gen
   // Layers are pulled one after another, in manifest order, the config last.
   const order = [...new Set(pullLines.filter((p) => p.digest).map((p) => p.digest))];
   assert.deepEqual(order, [...layers.map((l) => l.digest), JSON.parse(original.toString()).config.digest]);
+  assert.ok((await registryBytes("pull")) >= blobBytes);
 
   assert.deepEqual(await readFile(manifestPath), original, "the manifest is stored byte for byte");
   assert.deepEqual(await blobNames(srv.models), blobsBefore);

@@ -9,6 +9,7 @@ import type { ModelStore } from "../store/store.js";
 import type { Repository } from "./client.js";
 import { discard } from "./http.js";
 import { fetchPart, type PartJob, type Source } from "./part.js";
+import type { RegistryObserver } from "./observer.js";
 import { layerLine, ticker, type Progress } from "./progress.js";
 import { BACKOFF_MS, isPermanent, PARTS, partSizes, RETRIES, sleep } from "./transfer.js";
 
@@ -43,6 +44,7 @@ class BlobDownload {
     private readonly layer: Layer,
     private readonly repo: Repository,
     private readonly tuning: DownloadTuning,
+    private readonly observer: RegistryObserver,
   ) {
     // Every running part and request listens to the stop signal.
     setMaxListeners(8 * PARTS, this.stop.signal);
@@ -134,6 +136,7 @@ class BlobDownload {
       tuning: this.tuning,
       written: (n) => {
         this.completed += n;
+        this.observer.transferred?.("pull", n);
         this.partial.hashUpTo(finalPrefix(this.parts));
       },
     };
@@ -173,6 +176,7 @@ export class Downloads {
   constructor(
     private readonly store: ModelStore,
     private readonly tuning: DownloadTuning = {},
+    private readonly observer: RegistryObserver = {},
   ) {}
 
   /**
@@ -192,7 +196,7 @@ export class Downloads {
       if (d) await d.result.catch(() => {});
       d = this.active.get(key);
       if (!d || d.stopped) {
-        const created = new BlobDownload(this.store.partialBlob(layer.digest), layer, repo, this.tuning);
+        const created = new BlobDownload(this.store.partialBlob(layer.digest), layer, repo, this.tuning, this.observer);
         this.active.set(key, created);
         created.result.catch(() => {}).finally(() => this.active.get(key) === created && this.active.delete(key));
         d = created;

@@ -7,6 +7,7 @@ import type { ModelName } from "../store/name.js";
 import type { ModelStore } from "../store/store.js";
 import { Repository, type RegistryOptions } from "./client.js";
 import { discard } from "./http.js";
+import type { RegistryObserver } from "./observer.js";
 import type { Progress } from "./progress.js";
 import { checkScheme, type PullOptions } from "./pull.js";
 import { uploadBlob, type UploadTuning } from "./upload.js";
@@ -15,6 +16,7 @@ export interface PushContext {
   store: ModelStore;
   options: RegistryOptions;
   tuning?: UploadTuning;
+  observer?: RegistryObserver;
 }
 
 export async function pushModel(ctx: PushContext, name: ModelName, opts: PullOptions, progress: Progress): Promise<void> {
@@ -31,7 +33,7 @@ export async function pushModel(ctx: PushContext, name: ModelName, opts: PullOpt
 
   const layers: Layer[] = [...stored.manifest.layers];
   if (stored.manifest.config.digest) layers.push(stored.manifest.config);
-  for (const layer of layers) await uploadBlob(repo, ctx.store, layer, { signal: opts.signal, tuning: ctx.tuning }, progress);
+  for (const layer of layers) await uploadBlob(repo, ctx.store, layer, { signal: opts.signal, tuning: ctx.tuning, observer: ctx.observer }, progress);
 
   progress({ status: "pushing manifest" });
   const res = await repo.request("PUT", repo.url("manifests", target.tag), {

@@ -8,6 +8,7 @@ import type { RegistryOptions } from "./client.js";
 import { Downloads, type DownloadTuning } from "./download.js";
 import type { Progress } from "./progress.js";
 import { pullModel, type PullOptions } from "./pull.js";
+import type { RegistryObserver } from "./observer.js";
 import { pushModel } from "./push.js";
 import type { UploadTuning } from "./upload.js";
 
@@ -21,6 +22,8 @@ export interface RegistrySettings {
   insecureHosts: string[];
   noPrune: boolean;
   tuning?: DownloadTuning & UploadTuning;
+  /** Told of the bytes pulls and pushes move (metrics). */
+  observer?: RegistryObserver;
 }
 
 export function settingsFrom(config: Config): RegistrySettings {
@@ -35,7 +38,7 @@ export class Registry {
     private readonly store: ModelStore,
     private readonly settings: RegistrySettings,
   ) {
-    this.downloads = new Downloads(store, settings.tuning);
+    this.downloads = new Downloads(store, settings.tuning, settings.observer);
     this.options = { authFile: settings.authFile, insecureHosts: settings.insecureHosts, userAgent: USER_AGENT };
   }
 
@@ -45,7 +48,7 @@ export class Registry {
   }
 
   push(name: ModelName, opts: PullOptions, progress: Progress): Promise<void> {
-    return pushModel({ store: this.store, options: this.options, tuning: this.settings.tuning }, name, opts, progress);
+    return pushModel({ store: this.store, options: this.options, tuning: this.settings.tuning, observer: this.settings.observer }, name, opts, progress);
   }
 }
 

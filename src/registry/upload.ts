@@ -10,6 +10,7 @@ import { parseModelName } from "../store/name.js";
 import type { ModelStore } from "../store/store.js";
 import { NotFoundError, type Repository } from "./client.js";
 import { discard, send } from "./http.js";
+import type { RegistryObserver } from "./observer.js";
 import { layerLine, ticker, type Progress } from "./progress.js";
 import { BACKOFF_MS, isPermanent, partSizes, sleep } from "./transfer.js";
 import { ApiError } from "../api/errors.js";
@@ -20,6 +21,12 @@ const ATTEMPTS = 3;
 export interface UploadTuning {
   partSize?: number;
   backoffMs?: number;
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal;
+  tuning?: UploadTuning;
+  observer?: RegistryObserver;
 }
 
 function nextLocation(res: IncomingMessage, base: URL): URL {
@@ -73,7 +80,7 @@ export async function uploadBlob(
   repo: Repository,
   store: ModelStore,
   layer: Layer,
-  opts: { signal?: AbortSignal; tuning?: UploadTuning },
+  opts: UploadOptions,
   progress: Progress,
 ): Promise<void> {
   if (await exists(repo, layer, opts.signal)) {
@@ -108,7 +115,7 @@ async function uploadOnce(
   layer: Layer,
   path: string,
   size: number,
-  opts: { signal?: AbortSignal; tuning?: UploadTuning },
+  opts: UploadOptions,
   sent: (n: number) => void,
 ): Promise<void> {
   const signal = opts.signal;
@@ -132,6 +139,8 @@ async function uploadOnce(
         md5.update(c as Buffer);
         partSent += c.length;
         sent(c.length);
+        // Progress takes back a resent part's bytes; the network count keeps them, they were sent.
+        opts.observer?.transferred?.("push", c.length);
       });
       return s;
     };

@@ -5,6 +5,7 @@ import { ApiError } from "../api/errors.js";
 import type { ModelDetails } from "../api/models.js";
 import type { LoadParams } from "../runner/protocol.js";
 import { startRunner, type RunnerProcess } from "../runner/client.js";
+import type { SchedulerObserver } from "./observer.js";
 
 export interface SchedulerConfig {
   maxLoadedModels: number;
@@ -19,6 +20,15 @@ export interface ModelDescription {
   name: string;
   digest: string;
   details: ModelDetails;
+}
+
+/** One model's line in the queue view (/api/queue): loaded or not, slots in use, requests waiting. */
+export interface QueueEntry {
+  name: string;
+  loaded: boolean;
+  active: number;
+  slots: number;
+  waiting: number;
 }
 
 export interface LoadRequest {
@@ -76,10 +86,14 @@ export class Scheduler {
   private readonly entries = new Map<string, Entry>();
   private pending = 0;
   private loadChain: Promise<unknown> = Promise.resolve();
+  /** Requests waiting in load() (queued behind other loads or loading), per model path. */
+  private readonly loading = new Map<string, { name: string; count: number }>();
+  private shuttingDown = false;
 
   constructor(
     private readonly config: SchedulerConfig,
     private readonly start: Starter = startRunner,
+    private readonly observer: SchedulerObserver = {},
   ) {}
 
   /** Finds or loads a runner for the model and takes one of its slots. */
@@ -108,9 +122,11 @@ export class Scheduler {
     entry.timer = undefined;
     entry.expiresAt = Date.now() + entry.keepAlive;
     let released = false;
+    const loadNs = Number(process.hrtime.bigint() - t0);
+    this.observer.leased?.(entry.description.name, loadNs / 1e9);
     return {
       runner: entry.runner,
-      loadNs: Number(process.hrtime.bigint() - t0),
+      loadNs,
       release: () => {
         if (released) return;
         released = true;
@@ -167,9 +183,12 @@ export class Scheduler {
   private async load(req: LoadRequest): Promise<Entry | undefined> {
     if (this.pending >= this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
     this.pending++;
+    const key = req.params.modelPath;
+    const waiting = this.loading.get(key) ?? { name: req.description.name, count: 0 };
+    waiting.count++;
+    this.loading.set(key, waiting);
     const run = this.loadChain.then(async () => {
       if (req.signal?.aborted) throw canceled();
-      const key = req.params.modelPath;
       const existing = this.entries.get(key);
       if (existing && !existing.closing && sameRunnerSettings(existing.params, req.params)) return undefined;
       if (existing) await this.closeWhenIdle(existing);
@@ -189,6 +208,7 @@ export class Scheduler {
       this.entries.set(key, entry);
       runner.onExit(() => {
         // A crashed runner is forgotten; its requests already failed and the next one reloads.
+        if (!entry.closing && !this.shuttingDown) this.observer.runnerDied?.(entry.description.name);
         if (this.entries.get(key) === entry) this.entries.delete(key);
         clearTimeout(entry.timer);
         for (const w of entry.slotWaiters.splice(0)) w();
@@ -201,6 +221,7 @@ export class Scheduler {
       return await run;
     } finally {
       this.pending--;
+      if (--waiting.count === 0 && this.loading.get(key) === waiting) this.loading.delete(key);
     }
   }
 
@@ -256,7 +277,29 @@ export class Scheduler {
       .sort((a, b) => b.expiresAt.getTime() - a.expiresAt.getTime());
   }
 
+  /** Every model that is loaded or has requests waiting, by name: what /api/queue shows. */
+  queue(): QueueEntry[] {
+    const rows = new Map<string, QueueEntry>();
+    for (const e of this.entries.values()) {
+      if (e.closing) continue;
+      rows.set(e.key, {
+        name: e.description.name,
+        loaded: true,
+        active: e.active,
+        slots: Math.max(1, e.params.parallel),
+        waiting: e.slotWaiters.length,
+      });
+    }
+    for (const [key, w] of this.loading) {
+      const row = rows.get(key);
+      if (row) row.waiting += w.count;
+      else rows.set(key, { name: w.name, loaded: false, active: 0, slots: 0, waiting: w.count });
+    }
+    return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
     await Promise.all([...this.entries.values()].map((e) => e.runner.close()));
     this.entries.clear();
   }

@@ -13,6 +13,7 @@ import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerNativeRoutes } from "./routes/native.js";
+import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
@@ -51,7 +52,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
 
   // Order matters: every answer (a 403 or 401 included) gets its request id and log line; CORS
   // preflights are answered before the key check.
-  app.addHook("onRequest", requestLogHook(ctx.config.debug));
+  app.addHook("onRequest", requestLogHook(ctx.config.debug, ctx.metrics));
   app.addHook("onRequest", corsHook(ctx.config));
   app.addHook("onRequest", authHook(opts.keys));
 
@@ -69,6 +70,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   });
 
   await registerHealthRoutes(app, ctx);
+  await registerObserveRoutes(app, ctx);
   await registerNativeRoutes(app, ctx);
   await registerRegistryRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);

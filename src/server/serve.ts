@@ -4,6 +4,7 @@ import { Scheduler } from "../scheduler/scheduler.js";
 import { ModelStore } from "../store/store.js";
 import { DEFAULT_MAX_LOADED_MODELS } from "../config.js";
 import { buildServer } from "./app.js";
+import { Metrics } from "./observe/metrics.js";
 import { ApiKeys } from "./auth/keys.js";
 import { isLoopbackHost } from "./cors.js";
 import { loadTls } from "./tls.js";
@@ -23,13 +24,19 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
   const keys = new ApiKeys(config.apiKeys, config.apiKeysFile);
   const store = new ModelStore(config.models, { noPrune: config.noPrune });
   await store.init();
-  const scheduler = new Scheduler({
-    maxLoadedModels: config.maxLoadedModels || DEFAULT_MAX_LOADED_MODELS,
-    maxQueue: config.maxQueue,
-    keepAlive: config.keepAlive,
-    debug: config.debug,
-  });
-  const app = await buildServer({ config, store, scheduler, threads: physicalCores() }, { keys, https });
+  const metrics = new Metrics();
+  const scheduler = new Scheduler(
+    {
+      maxLoadedModels: config.maxLoadedModels || DEFAULT_MAX_LOADED_MODELS,
+      maxQueue: config.maxQueue,
+      keepAlive: config.keepAlive,
+      debug: config.debug,
+    },
+    undefined,
+    metrics.scheduler,
+  );
+  metrics.watch(scheduler);
+  const app = await buildServer({ config, store, scheduler, metrics, threads: physicalCores() }, { keys, https });
   await app.listen({ host: config.host.host, port: config.host.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.host.port;

@@ -1,14 +1,20 @@
-// One structured JSON line on stderr per finished request, and the X-Request-Id response header.
-// Routes add what they know (the model, token counts) through noteModel and tapUsage. Headers and
-// bodies are never logged, so neither are API keys.
+// One structured JSON line on stderr per finished request, the X-Request-Id response header, and the
+// request and generation metrics. Routes add what they know (the model, token counts) through
+// noteModel and tapUsage. Headers and bodies are never logged, so neither are API keys.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Reply } from "../services/context.js";
+import type { Metrics } from "./metrics.js";
 
 interface Facts {
   model?: string;
   promptTokens?: number;
   evalTokens?: number;
+  /** When the request arrived (process.hrtime), for time to first token. */
+  start?: bigint;
+  metrics?: Metrics;
 }
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 
 const facts = new WeakMap<object, Facts>();
 
@@ -26,14 +32,32 @@ export function noteModel(request: FastifyRequest, body: unknown): void {
   if (m) factsOf(request).model = m;
 }
 
-/** Passes a service reply through, noting the token counts its final chunk carries. */
+const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+
+/**
+ * Passes a service reply through, noting the token counts its final chunk carries; a generation's
+ * first chunk and its final one also go to the metrics (under the model's stored name).
+ */
 export function tapUsage(request: FastifyRequest, result: Reply): Reply {
   if (result.kind !== "stream") return result;
   const f = factsOf(request);
   const source = result.chunks;
+  const gen = result.generation;
   async function* tapped() {
+    let first = true;
     for await (const c of source) {
-      const { prompt_eval_count: p, eval_count: e } = c as { prompt_eval_count?: unknown; eval_count?: unknown };
+      const { prompt_eval_count: p, eval_count: e, eval_duration: d, done } = c as Record<string, unknown>;
+      if (gen && f.metrics && f.start !== undefined) {
+        if (first && gen.streamed) f.metrics.firstToken(gen.model, seconds(f.start));
+        if (done === true) {
+          const n = num(e) ?? 0;
+          const evalNs = num(d) ?? 0;
+          // Unstreamed text arrives whole at the end: its first token came before the decoding of the others.
+          if (!gen.streamed) f.metrics.firstToken(gen.model, Math.max(0, seconds(f.start) - (n > 1 ? (evalNs * (n - 1)) / n / 1e9 : 0)));
+          f.metrics.generated(gen.model, { promptTokens: num(p), evalTokens: n, evalNs });
+        }
+      }
+      first = false;
       if (typeof p === "number") f.promptTokens = p;
       if (typeof e === "number") f.evalTokens = e;
       yield c;
@@ -42,13 +66,18 @@ export function tapUsage(request: FastifyRequest, result: Reply): Reply {
   return { ...result, chunks: tapped() };
 }
 
-/** The onRequest hook: echoes the id and writes the log line once the response is over. */
-export function requestLogHook(debug: boolean) {
+/** The onRequest hook: echoes the id, and logs and counts the request once the response is over. */
+export function requestLogHook(debug: boolean, metrics?: Metrics) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header("X-Request-Id", request.id);
     const start = process.hrtime.bigint();
+    const f0 = factsOf(request);
+    f0.start = start;
+    f0.metrics = metrics;
     reply.raw.once("close", () => {
       const f = facts.get(request.raw) ?? {};
+      // The pattern, never the raw URL: one series per route however many paths clients try.
+      metrics?.request(request.routeOptions.url ?? "unknown", request.method, reply.raw.statusCode, seconds(start));
       const line: Record<string, unknown> = {
         time: new Date().toISOString(),
         level: "info",

@@ -21,7 +21,7 @@ function progressOf(run: (progress: (p: ProgressResponse) => void) => Promise<vo
 const last = (all: object[]) => all[all.length - 1] ?? {};
 
 export async function registerRegistryRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const registry = attachRegistry(ctx.store, settingsFrom(ctx.config));
+  const registry = attachRegistry(ctx.store, { ...settingsFrom(ctx.config), observer: ctx.metrics.registryObserver });
 
   app.post("/api/pull", async (request, reply) => {
     const req = decodePullRequest(jsonBody(request));

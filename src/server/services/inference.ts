@@ -308,6 +308,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
   );
   return {
     kind: "stream",
+    generation: { model: model.shortName, streamed: params.stream !== false },
     chunks,
     collect: (all) => {
       const list = all as (GenerateResponse & { thinking?: string })[];
@@ -394,6 +395,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   );
   return {
     kind: "stream",
+    generation: { model: model.shortName, streamed: params.stream !== false },
     chunks,
     collect: (list) => {
       const cs = list as ChatResponse[];
