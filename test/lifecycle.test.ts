@@ -173,6 +173,8 @@ test("keep_alive: a duration expires the model, a negative one keeps it, and the
     const deadline = Date.now() + 30_000;
     while ((models = await ps(srv)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.equal(models.length, 0);
+    // ps drops a model as its unload starts; the runner then stops its engine process and exits.
+    while (runnerPids(srv).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(runnerPids(srv).length, 0);
 
     // Empty prompt + keep_alive 0 unloads at once, and is not an error when nothing is loaded.
