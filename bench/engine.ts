@@ -34,7 +34,7 @@ const tokS = (r: Record<string, number>) => r.eval_count! / (r.eval_duration! / 
 const GREEDY = { temperature: 0, top_k: 1, repeat_penalty: 1, seed: 1 };
 
 /** Single-stream decode: corral /api/generate vs llama-bench tg, alternating; best of thread counts per side. */
-async function singleStream(c: Corral, model: string, file: string, n: number, threadChoices: (number | undefined)[], bench: string) {
+async function singleStream(c: Corral, model: string, file: string, n: number, threadChoices: (number | undefined)[], bench: string, benchExtra: string[] = []) {
   const corral: number[] = [];
   const ref: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -46,7 +46,7 @@ async function singleStream(c: Corral, model: string, file: string, n: number, t
     }
     corral.push(best);
     let bestRef = 0;
-    for (const t of threadChoices) bestRef = Math.max(bestRef, await llamaBenchTg(bench, file, n, t ?? T));
+    for (const t of threadChoices) bestRef = Math.max(bestRef, await llamaBenchTg(bench, file, n, t ?? T, benchExtra));
     ref.push(bestRef);
   }
   return { corral: median(corral), ref: median(ref) };
@@ -59,7 +59,7 @@ async function concurrent4(post: (i: number) => Promise<number>): Promise<number
   return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
 }
 
-const N_CONC = 64;
+const N_CONC = 128;
 const corralConc = (c: Corral, model: string) => (i: number) =>
   c.generate({ model, prompt: `Story ${i}: once upon a time`, raw: true, options: { ...GREEDY, seed: i, num_predict: N_CONC } }).then((r) => r.eval_count!);
 
@@ -105,8 +105,9 @@ for (const engine of ["llama-server", "node-llama-cpp"] as const) {
     const one = await singleStream(c, "oneb", oneB, 128, [undefined], bench);
     log(`  [${engine}] 1B decode: corral ${one.corral.toFixed(1)} tok/s, llama-bench tg128 ${one.ref.toFixed(1)} tok/s: ${(one.corral / one.ref).toFixed(3)}`);
     await warm("stories");
-    // Each side at its best thread count: corral's own default and every core; llama-bench on 1 and every core.
-    const tiny = await singleStream(c, "stories", STORIES, 256, T > 1 ? [1, T] : [1], bench);
+    // Each side at its best: corral's own default and every core; llama-bench on 1 and every core, with
+    // flash attention on and off (corral turns it off for this model's narrow heads).
+    const tiny = await singleStream(c, "stories", STORIES, 256, T > 1 ? [1, T] : [1], bench, ["-fa", "0,1"]);
     log(`  [${engine}] stories260K decode: corral ${tiny.corral.toFixed(0)} tok/s, llama-bench tg256 ${tiny.ref.toFixed(0)} tok/s: ${(tiny.corral / tiny.ref).toFixed(3)}`);
     const conc: number[] = [];
     for (let r = 0; r < ROUNDS; r++) conc.push(await concurrent4(corralConc(c, "oneb")));
