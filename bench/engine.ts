@@ -105,9 +105,8 @@ for (const engine of ["llama-server", "node-llama-cpp"] as const) {
     const one = await singleStream(c, "oneb", oneB, 128, [undefined], bench);
     log(`  [${engine}] 1B decode: corral ${one.corral.toFixed(1)} tok/s, llama-bench tg128 ${one.ref.toFixed(1)} tok/s: ${(one.corral / one.ref).toFixed(3)}`);
     await warm("stories");
-    // Each side at its best: corral's own default and every core; llama-bench on 1 and every core, with
-    // flash attention on and off (corral turns it off for this model's narrow heads).
-    const tiny = await singleStream(c, "stories", STORIES, 256, T > 1 ? [1, T] : [1], bench, ["-fa", "0,1"]);
+    // Each side at its best thread count: corral's own default and every core; llama-bench on 1 and every core.
+    const tiny = await singleStream(c, "stories", STORIES, 256, T > 1 ? [1, T] : [1], bench);
     log(`  [${engine}] stories260K decode: corral ${tiny.corral.toFixed(0)} tok/s, llama-bench tg256 ${tiny.ref.toFixed(0)} tok/s: ${(tiny.corral / tiny.ref).toFixed(3)}`);
     const conc: number[] = [];
     for (let r = 0; r < ROUNDS; r++) conc.push(await concurrent4(corralConc(c, "oneb")));

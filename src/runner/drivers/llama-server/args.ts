@@ -4,14 +4,7 @@ import type { LoadParams, LlamaServerParams } from "../../protocol.js";
 
 export type InstanceKind = "generate" | "embed";
 
-/**
- * Attention heads narrower than this run slower with flash attention on CPUs: llama-bench tg256 at
- * depth 1536 on stories260K (head width 8) gave 955 tok/s without it and 249 with it, while 64- and
- * 128-wide heads (134M and 1B models at depth 1024) were equal or a little faster with it.
- */
-const NARROW_HEAD = 32;
-
-export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceKind, headWidth: number): string[] {
+export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceKind): string[] {
   const parallel = Math.max(1, p.parallel);
   const args = [
     "--model", p.modelPath,
@@ -35,9 +28,12 @@ export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceK
     "--slots",
     "--metrics",
   ];
+  // Unset, flash attention is llama.cpp's choice (on where supported). Off, a CPU decodes models with
+  // very narrow heads faster (stories260K at depth 1536: 955 against 249 tok/s), but its softmax then
+  // runs over the padded KV window, so a sequence decoded beside others no longer gives exactly the
+  // tokens it gives alone; greedy answers must not depend on who else is being served.
   if (ls.flashAttention !== undefined) args.push("--flash-attn", ls.flashAttention ? "on" : "off");
   else if (ls.kvCacheType !== "f16") args.push("--flash-attn", "on"); // a quantized V cache needs it
-  else if (!ls.gpuAvailable && headWidth > 0 && headWidth < NARROW_HEAD) args.push("--flash-attn", "off");
   if (ls.gpuLayers < 0 && ls.gpuOverhead > 0) args.push("--fit-target", String(Math.ceil(ls.gpuOverhead / 2 ** 20)));
   if (p.useMmap === false) args.push("--no-mmap");
   if (ls.rpcServers.length > 0) args.push("--rpc", ls.rpcServers.join(","));

@@ -3,7 +3,7 @@
 // token arrays, samples with every field set explicitly, batches all slots each step and keeps each
 // slot's KV prefix for the next request that shares it.
 import { statSync } from "node:fs";
-import { readGguf, type GgufFile } from "../../../gguf/reader.js";
+import { readGguf } from "../../../gguf/reader.js";
 import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
@@ -25,7 +25,6 @@ export class LlamaServerEngine implements Engine {
     readonly info: LoadedInfo,
     private readonly bos: number | null,
     private readonly spaceFirst: boolean,
-    private readonly headWidth: number,
     private readonly onDied: () => void,
   ) {}
 
@@ -37,8 +36,7 @@ export class LlamaServerEngine implements Engine {
     const died = () => {
       if (!engine?.disposed) onDied();
     };
-    const headWidth = attentionHeadWidth(gguf);
-    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, params.embedding ? "embed" : "generate", headWidth), {
+    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, params.embedding ? "embed" : "generate"), {
       debug: ls.debug,
       onDied: died,
     });
@@ -65,7 +63,7 @@ export class LlamaServerEngine implements Engine {
       };
       // SentencePiece vocabularies put a space before the first word; detokenized text drops it, as llama.cpp's own detokenizer does.
       const spaceFirst = kvString(gguf, "tokenizer.ggml.model") === "llama" && gguf.metadata.get("tokenizer.ggml.add_space_prefix")?.value !== false;
-      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, headWidth, died);
+      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died);
       if (params.embedding) engine.embedder = Promise.resolve(main);
       return engine;
     } catch (e) {
@@ -207,7 +205,7 @@ export class LlamaServerEngine implements Engine {
   }
 
   private embedServer(): Promise<LlamaServerProcess> {
-    this.embedder ??= LlamaServerProcess.start(this.ls.binary, serverArgs(this.params, this.ls, "embed", this.headWidth), {
+    this.embedder ??= LlamaServerProcess.start(this.ls.binary, serverArgs(this.params, this.ls, "embed"), {
       debug: this.ls.debug,
       onDied: this.onDied,
     });
@@ -228,16 +226,6 @@ export class LlamaServerEngine implements Engine {
     this.main.killNow();
     void this.embedder?.then((e) => e.killNow(), () => {});
   }
-}
-
-/** Width of one attention head (the K width), 0 when the header does not say. */
-function attentionHeadWidth(gguf: GgufFile): number {
-  const arch = kvString(gguf, "general.architecture") ?? "";
-  const key = kvNumber(gguf, `${arch}.attention.key_length`);
-  if (key) return key;
-  const embd = kvNumber(gguf, `${arch}.embedding_length`) ?? 0;
-  const heads = kvNumber(gguf, `${arch}.attention.head_count`) ?? 0;
-  return heads > 0 ? embd / heads : 0;
 }
 
 function elapsed(start: bigint): number {
