@@ -32,7 +32,8 @@ export function parseMetrics(text: string): Scrape {
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? "").matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === "n" ? "\n" : c));
     const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== "NaN") throw new Error(`bad sample value: ${JSON.stringify(line)}`);
+    // Prometheus' own parser takes NaN in any case; prom-client writes "Nan" for an event-loop lag it has not sampled yet.
+    if (Number.isNaN(value) && m[3]!.toLowerCase() !== "nan") throw new Error(`bad sample value: ${JSON.stringify(line)}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return {
