@@ -213,6 +213,32 @@ async function readValue(r: Reader, type: GgufValueType, key: string): Promise<G
   return { type, arrayType, value: items };
 }
 
+/**
+ * Every tensor's data must be of a known type, inside the file and apart from the others' (as
+ * llama.cpp's loader demands): a crafted header must not make readers of the data alias or overrun.
+ */
+function checkTensorData(tensors: GgufTensorInfo[], dataOffset: number, size: number): void {
+  const names = new Set<string>();
+  const spans: { name: string; start: number; end: number }[] = [];
+  for (const t of tensors) {
+    if (names.has(t.name)) throw new GgufError(`invalid GGUF file: duplicate tensor ${t.name}`);
+    names.add(t.name);
+    const bytes = tensorDataSize(t);
+    if (bytes === undefined) throw new GgufError(`invalid GGUF file: tensor ${t.name} has unknown type ${t.type}`);
+    const start = dataOffset + t.offset;
+    const end = start + bytes;
+    if (!Number.isSafeInteger(end) || end > size)
+      throw new GgufError(`invalid GGUF file: data of tensor ${t.name} extends past the end of the file`);
+    // An empty tensor shares its offset with the next one in llama.cpp's layout.
+    if (end > start) spans.push({ name: t.name, start, end });
+  }
+  spans.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i]!.start < spans[i - 1]!.end)
+      throw new GgufError(`invalid GGUF file: data of tensors ${spans[i - 1]!.name} and ${spans[i]!.name} overlap`);
+  }
+}
+
 /** Reads the header of a GGUF file: metadata, tensor infos and where the tensor data starts. */
 export async function readGguf(path: string): Promise<GgufFile> {
   const fh = await open(path, "r");
@@ -258,12 +284,7 @@ export async function readGguf(path: string): Promise<GgufFile> {
       throw new GgufError(`invalid GGUF file: general.alignment ${String(al?.value)} is not a power of two`);
     const dataOffset = Math.ceil(r.offset / alignment) * alignment;
 
-    for (const t of tensors) {
-      const bytes = tensorDataSize(t);
-      const end = dataOffset + t.offset + (bytes ?? 0);
-      if (!Number.isSafeInteger(end) || end > r.size)
-        throw new GgufError(`invalid GGUF file: data of tensor ${t.name} extends past the end of the file`);
-    }
+    checkTensorData(tensors, dataOffset, r.size);
     return { version, metadata, tensors, alignment, dataOffset, fileSize: r.size };
   } finally {
     await fh.close();
