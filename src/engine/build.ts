@@ -3,11 +3,12 @@
 // only the targets corral runs, and move the result into place with one rename. Nothing is
 // downloaded: the source is in node_modules and the compilers are the machine's own.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { copyFile, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { buildKey, ENGINE_TOOLS, findBuild, machineFlavour, type EngineBuild, type EngineTool, type Flavour } from "./cache.js";
 import { detectGpu } from "./gpu.js";
+import { which } from "./which.js";
 import { llamaSource } from "./source.js";
 
 export interface BuildProgress {
@@ -74,14 +75,10 @@ function run(cmd: string, args: string[], cwd: string, onLine?: (line: string) =
   });
 }
 
-function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(join(d, name)));
-}
-
 /** What a machine needs to build the engine, or why it cannot. */
 export function buildPrerequisites(): string | undefined {
-  for (const tool of ["git", "cmake"]) if (!hasCommand(tool)) return `${tool} is not installed`;
-  if (!hasCommand("c++") && !hasCommand("g++") && !hasCommand("clang++")) return "no C++ compiler is installed";
+  for (const tool of ["git", "cmake"]) if (!which(tool)) return `${tool} is not installed`;
+  if (!which("c++") && !which("g++") && !which("clang++")) return "no C++ compiler is installed";
   return undefined;
 }
 
@@ -150,7 +147,7 @@ async function build(opts: BuildOptions, flavour: Flavour, key: string): Promise
 
     progress({ phase: "configure" });
     const out = join(work, "build");
-    const generator = hasCommand("ninja") ? ["-G", "Ninja"] : [];
+    const generator = which("ninja") ? ["-G", "Ninja"] : [];
     await run("cmake", ["-S", src, "-B", out, ...generator, ...cmakeOptions(flavour)], work);
 
     progress({ phase: "compile", done: 0 });

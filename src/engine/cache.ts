@@ -31,15 +31,19 @@ export function machineFlavour(): Flavour {
   return gpu.nvidia && gpu.nvcc ? "cuda" : "cpu";
 }
 
-/** CPU builds are tuned to the build machine (GGML_NATIVE), so its instruction set is part of the key. */
+let cpuTagCache: string | undefined;
+
+/** CPU builds are tuned to the build machine (GGML_NATIVE), so its instruction set is part of the key (read once: every load asks). */
 function cpuTag(): string {
+  if (cpuTagCache) return cpuTagCache;
   let flags = "";
   try {
     flags = /^flags\s*:(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "";
   } catch {
     // Not Linux: the architecture alone.
   }
-  return createHash("sha256").update(`${process.arch} ${flags}`).digest("hex").slice(0, 8);
+  cpuTagCache = createHash("sha256").update(`${process.arch} ${flags}`).digest("hex").slice(0, 8);
+  return cpuTagCache;
 }
 
 export function buildKey(flavour: Flavour = machineFlavour()): string {
