@@ -200,11 +200,13 @@ export class Scheduler {
       const existing = this.entries.get(key);
       if (existing && !existing.closing && sameRunnerSettings(existing.params, req.params)) return undefined;
       // Refused before anything is unloaded for it.
-      const gated = this.config.memoryLimit || !offloadsToGpu(req.params);
+      const gated = (this.config.memoryLimit ?? 0) > 0 || !offloadsToGpu(req.params);
       if (gated) this.refuseIfTooLarge(req.memory);
       if (existing) await this.closeWhenIdle(existing);
       await this.makeRoom();
       if (gated) await this.makeMemory(req.memory);
+      // Making room may have meant waiting for a busy model; a client gone meanwhile needs no runner.
+      if (req.signal?.aborted) throw canceled();
       const runner = await this.start(req.params, { debug: this.config.debug, loadTimeout: this.config.loadTimeout });
       const entry: Entry = {
         key,
