@@ -20,6 +20,10 @@ export interface Config {
   /** 0 = automatic. */
   maxLoadedModels: number;
   maxQueue: number;
+  /** OLLAMA_LOAD_TIMEOUT in ms: how long a model load may take before it is given up; Infinity = forever. */
+  loadTimeout: number;
+  /** CORRAL_MEMORY_LIMIT: bytes all loaded models may take together, instead of the machine's free memory (0 = unset). */
+  memoryLimit: number;
   /** 0 = automatic. */
   contextLength: number;
   origins: string[];
@@ -99,6 +103,11 @@ function parseDurationEnv(v: string | undefined, defMs: number): number {
     }
   }
   return ms < 0 ? Infinity : ms;
+}
+
+/** Zero and negative durations mean no limit (Ollama's OLLAMA_LOAD_TIMEOUT). */
+function forever(ms: number): number {
+  return ms > 0 ? ms : Infinity;
 }
 
 /** OLLAMA_HOST forms: host, host:port, :port, [v6]:port, scheme://host[:port][/path]. */
@@ -184,6 +193,8 @@ export function loadConfig(env: Env = process.env): Config {
     numParallel: parseUint(env.OLLAMA_NUM_PARALLEL, 0),
     maxLoadedModels: parseUint(env.OLLAMA_MAX_LOADED_MODELS, 0),
     maxQueue: parseUint(env.OLLAMA_MAX_QUEUE, 512),
+    loadTimeout: forever(parseDurationEnv(env.OLLAMA_LOAD_TIMEOUT, 5 * 60_000)),
+    memoryLimit: parseUint(env.CORRAL_MEMORY_LIMIT, 0),
     contextLength: parseUint(env.OLLAMA_CONTEXT_LENGTH, 0),
     origins,
     debug: parseBool(env.OLLAMA_DEBUG),

@@ -24,6 +24,8 @@ const STDERR_TAIL = 4096;
 
 export interface RunnerOptions {
   debug?: boolean;
+  /** ms the load may take before the runner is killed (OLLAMA_LOAD_TIMEOUT); none when absent or Infinity. */
+  loadTimeout?: number;
 }
 
 export interface ExitInfo {
@@ -50,19 +52,34 @@ export async function startRunner(params: LoadParams, opts: RunnerOptions = {}):
     detached: true,
   });
   const runner = new RunnerProcess(child, params, opts.debug ?? false);
+  let timedOut = false;
+  const limit = opts.loadTimeout ?? Infinity;
+  // The kill takes the runner's whole process group, so an engine stuck in the load goes too.
+  const timer = Number.isFinite(limit)
+    ? setTimeout(() => {
+        timedOut = true;
+        void runner.kill();
+      }, Math.min(limit, 2 ** 31 - 1))
+    : undefined;
   try {
     await runner.load();
+    // A load that finished as the timer fired is already being killed.
+    if (timedOut) throw new ApiError(500, RUNNER_STOPPED_MESSAGE);
     return runner;
   } catch (e) {
     const exit = await runner.kill();
     // llama.cpp logs the real cause ("error loading model: missing tensor ..."); prefer it to a generic message.
     const llamaCause = /error loading model: [^\n]*/.exec(runner.stderrText())?.[0].trim();
+    // Ollama's wording, with the last error seen (often none) after the dash.
+    if (timedOut) throw new ApiError(500, `timed out waiting for llama runner to start - ${llamaCause ?? ""}`);
     const reason =
       llamaCause ??
       (e instanceof ApiError && e.message !== RUNNER_STOPPED_MESSAGE
         ? e.message
         : runner.lastStderrLine() || (exit.signal ? `signal: ${exit.signal}` : `exit status ${exit.code}`));
     throw new ApiError(500, `llama runner process has terminated: ${reason}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,10 +1,11 @@
 // Which models are loaded, in which runner: load on demand (one load at a time, FIFO, bounded
-// queue), parallel slots per runner, keep_alive timers, eviction at OLLAMA_MAX_LOADED_MODELS, and
-// recovery when a runner process dies.
+// queue), parallel slots per runner, keep_alive timers, eviction at OLLAMA_MAX_LOADED_MODELS or
+// when a model does not fit in memory, and recovery when a runner process dies.
 import { ApiError } from "../api/errors.js";
 import type { ModelDetails } from "../api/models.js";
 import type { LoadParams } from "../runner/protocol.js";
-import { startRunner, type RunnerProcess } from "../runner/client.js";
+import { startRunner, type RunnerOptions, type RunnerProcess } from "../runner/client.js";
+import { offloadsToGpu, systemAvailableMemory, tooLarge } from "./memory.js";
 import type { SchedulerObserver } from "./observer.js";
 
 export interface SchedulerConfig {
@@ -13,6 +14,10 @@ export interface SchedulerConfig {
   /** Default keep-alive in ms (Infinity = forever). */
   keepAlive: number;
   debug: boolean;
+  /** ms a load may take (OLLAMA_LOAD_TIMEOUT); Infinity = forever. */
+  loadTimeout?: number;
+  /** Bytes all loaded models may take together; 0 or absent = the machine's available memory. */
+  memoryLimit?: number;
 }
 
 /** What a loaded model is, for /api/ps. */
@@ -36,6 +41,8 @@ export interface LoadRequest {
   description: ModelDescription;
   /** Request keep_alive in ms, if the request gave one. */
   keepAlive?: number;
+  /** Estimated bytes the runner will take (weights and KV caches), checked before it is started. */
+  memory: number;
   signal?: AbortSignal;
 }
 
@@ -64,6 +71,7 @@ interface Entry {
   params: LoadParams;
   description: ModelDescription;
   runner: RunnerProcess;
+  memory: number;
   active: number;
   slotWaiters: (() => void)[];
   keepAlive: number;
@@ -73,7 +81,7 @@ interface Entry {
   idleWaiters: (() => void)[];
 }
 
-type Starter = (params: LoadParams, opts: { debug: boolean }) => Promise<RunnerProcess>;
+type Starter = (params: LoadParams, opts: RunnerOptions) => Promise<RunnerProcess>;
 
 function sameRunnerSettings(a: LoadParams, b: LoadParams): boolean {
   // Built by one function, so equal settings serialise equally.
@@ -191,14 +199,21 @@ export class Scheduler {
       if (req.signal?.aborted) throw canceled();
       const existing = this.entries.get(key);
       if (existing && !existing.closing && sameRunnerSettings(existing.params, req.params)) return undefined;
+      // Refused before anything is unloaded for it.
+      const gated = (this.config.memoryLimit ?? 0) > 0 || !offloadsToGpu(req.params);
+      if (gated) this.refuseIfTooLarge(req.memory);
       if (existing) await this.closeWhenIdle(existing);
       await this.makeRoom();
-      const runner = await this.start(req.params, { debug: this.config.debug });
+      if (gated) await this.makeMemory(req.memory);
+      // Making room may have meant waiting for a busy model; a client gone meanwhile needs no runner.
+      if (req.signal?.aborted) throw canceled();
+      const runner = await this.start(req.params, { debug: this.config.debug, loadTimeout: this.config.loadTimeout });
       const entry: Entry = {
         key,
         params: req.params,
         description: req.description,
         runner,
+        memory: req.memory,
         active: 1,
         slotWaiters: [],
         idleWaiters: [],
@@ -227,12 +242,43 @@ export class Scheduler {
 
   private async makeRoom() {
     const max = this.config.maxLoadedModels;
-    while (max > 0 && this.entries.size >= max) {
-      const loaded = [...this.entries.values()].sort(
-        (a, b) => a.keepAlive - b.keepAlive || a.key.localeCompare(b.key),
-      );
-      const victim = loaded.find((e) => e.active === 0) ?? loaded[0]!;
-      await this.closeWhenIdle(victim);
+    while (max > 0 && this.entries.size >= max) await this.closeWhenIdle(this.victim());
+  }
+
+  /** Ollama's choice: shortest keep_alive first, then by path; an idle model before a busy one (which is awaited). */
+  private victim(): Entry {
+    const loaded = [...this.entries.values()].sort((a, b) => a.keepAlive - b.keepAlive || a.key.localeCompare(b.key));
+    return loaded.find((e) => e.active === 0) ?? loaded[0]!;
+  }
+
+  /** Bytes a new runner may take now, before any eviction. */
+  private freeMemory(): number {
+    const limit = this.config.memoryLimit ?? 0;
+    if (limit <= 0) return systemAvailableMemory();
+    let used = 0;
+    for (const e of this.entries.values()) used += e.memory;
+    return limit - used;
+  }
+
+  /** Free memory plus what unloading every loaded model would give back. */
+  private memoryWithoutOthers(): number {
+    let loaded = 0;
+    for (const e of this.entries.values()) loaded += e.memory;
+    return this.freeMemory() + loaded;
+  }
+
+  /** A model that could not fit even with every other model unloaded: Ollama's 500. */
+  private refuseIfTooLarge(need: number) {
+    const most = this.memoryWithoutOthers();
+    if (need > most) throw tooLarge(need, most);
+  }
+
+  /** Evicts loaded models (as Ollama chooses them) until `need` bytes are free. */
+  private async makeMemory(need: number) {
+    while (need > this.freeMemory()) {
+      // Also ends the loop once nothing is left to unload.
+      this.refuseIfTooLarge(need);
+      await this.closeWhenIdle(this.victim());
     }
   }
 

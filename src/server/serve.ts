@@ -31,6 +31,8 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
       maxQueue: config.maxQueue,
       keepAlive: config.keepAlive,
       debug: config.debug,
+      loadTimeout: config.loadTimeout,
+      memoryLimit: config.memoryLimit,
     },
     undefined,
     metrics.scheduler,

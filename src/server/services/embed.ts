@@ -8,7 +8,7 @@ import { modelFacts } from "../model-facts.js";
 import type { ServerContext } from "./context.js";
 import { detailsOf } from "./details.js";
 import { resolveModel, type NotFoundWording } from "./resolve.js";
-import { loadParams, mergedOptions } from "./runner-settings.js";
+import { loadParams, memoryEstimate, mergedOptions } from "./runner-settings.js";
 
 async function lease(
   ctx: ServerContext,
@@ -25,6 +25,7 @@ async function lease(
     params,
     description: { name: model.shortName, digest: model.stored.digest, details: detailsOf(model, facts, { parentModel: "" }) },
     keepAlive: req.keep_alive,
+    memory: memoryEstimate(params, facts),
     signal,
   });
   return { model, lease: l };

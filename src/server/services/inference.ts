@@ -30,7 +30,7 @@ import { modelFacts, type ModelFacts } from "../model-facts.js";
 import { utcTimestamp } from "../time.js";
 import { detailsOf } from "./details.js";
 import { resolveModel } from "./resolve.js";
-import { loadParams, mergedOptions } from "./runner-settings.js";
+import { loadParams, memoryEstimate, mergedOptions } from "./runner-settings.js";
 import type { Reply, ServerContext } from "./context.js";
 
 interface Prepared {
@@ -66,6 +66,7 @@ function acquire(ctx: ServerContext, p: Prepared, req: InferenceFields, signal: 
       details: detailsOf(p.model, p.facts, { parentModel: "" }),
     },
     keepAlive: req.keep_alive,
+    memory: memoryEstimate(p.load, p.facts),
     signal,
   });
 }

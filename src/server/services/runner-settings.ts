@@ -10,6 +10,7 @@ import { detectGpu } from "../../engine/gpu.js";
 import { selectEngine } from "../../engine/select.js";
 import type { LoadParams } from "../../runner/protocol.js";
 import { chooseThreads } from "../../runner/threads.js";
+import { estimateLoad, estimateMemory } from "../../scheduler/memory.js";
 import type { StoredModel } from "../../store/model.js";
 import type { ModelFacts } from "../model-facts.js";
 import type { ServerContext } from "./context.js";
@@ -34,9 +35,16 @@ export function parallelSlots(config: Config, facts: ModelFacts, modelBytes: num
   if (config.numParallel > 0) return config.numParallel;
   // Ollama runs embedding-only models with one slot.
   if (facts.hasPooling) return 1;
-  const budget = totalmem() * MEMORY_SHARE - modelBytes;
-  for (let n = AUTO_PARALLEL; n > 1; n /= 2) if (n * numCtx * facts.kvBytesPerToken <= budget) return n;
+  const budget = totalmem() * MEMORY_SHARE;
+  const need = (parallel: number) =>
+    estimateMemory({ weightsBytes: modelBytes, kvBytesPerToken: facts.kvBytesPerToken, contextSize: numCtx, parallel });
+  for (let n = AUTO_PARALLEL; n > 1; n /= 2) if (need(n) <= budget) return n;
   return 1;
+}
+
+/** Bytes the runner will need (weights and every slot's KV cache): what the scheduler checks against free memory. */
+export function memoryEstimate(params: LoadParams, facts: ModelFacts): number {
+  return estimateLoad(params, facts.kvBytesPerToken, fileSize);
 }
 
 function fileSize(path: string): number {

@@ -7,8 +7,6 @@ import { dirname, join } from "node:path";
 import { EngineError } from "../engine.js";
 import { LlamaServerHttp } from "./http.js";
 
-/** How long a model may take to load before the runner gives up. */
-const LOAD_TIMEOUT_MS = 10 * 60_000;
 /** Log kept to explain a failed start. */
 const LOG_KEEP = 64 * 1024;
 
@@ -49,16 +47,12 @@ export class LlamaServerProcess {
     child.on("error", (e) => (startErr = e));
     const proc = new LlamaServerProcess(child, socket, opts.debug, opts.onDied);
     proc.stopping = true; // a failed start is reported by start(), not as a death
-    const deadline = Date.now() + LOAD_TIMEOUT_MS;
+    // No deadline here: the server kills the whole runner after OLLAMA_LOAD_TIMEOUT.
     for (;;) {
       if (startErr) throw new EngineError(500, `cannot start llama-server: ${startErr.message}`);
       if (proc.exited) throw new EngineError(500, proc.failure());
       // 503 while the model loads, 200 once it serves.
       if ((await proc.http.status("/health")) === 200) break;
-      if (Date.now() > deadline) {
-        await proc.stop();
-        throw new EngineError(500, "timed out waiting for llama runner to start");
-      }
       await new Promise((r) => setTimeout(r, 50));
     }
     proc.stopping = false;
