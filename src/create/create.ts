@@ -16,6 +16,7 @@ import { registryFor } from "../registry/service.js";
 import { readModel, type ModelConfig, type StoredModel } from "../store/model.js";
 import { adapterLayer, convertModelFiles, isSafetensorsSet, modelLayerGguf, quantizeLayer, quantizeTarget, Staging, type GgufAt } from "./import.js";
 import { parseModelName, type ModelName } from "../store/name.js";
+import { mergeSplits, splitGroups } from "./split.js";
 import type { ModelStore } from "../store/store.js";
 
 const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
@@ -137,17 +138,25 @@ async function buildModel(
     for (const [file, digest] of files) {
       ggufs.push({ file, digest: digest.replace("-", ":"), gguf: await readBlobGguf(store, file, digest) });
     }
+    // Split parts become one merged layer of their own; the other files are layers as they are.
+    const splits = splitGroups(ggufs);
     say("parsing GGUF");
-    for (const { digest, gguf } of ggufs) {
-      const mediaType = ggufMediaType(gguf);
-      layers.push({ mediaType, digest, size: gguf.fileSize });
-      if (mediaType === MEDIA_TYPE.model) {
-        config = ggufConfig(gguf);
-        modelAt = { path: store.blobPath(digest), gguf };
+    const merged = await mergeSplits(store, splits, staging, say);
+    const parts = new Set(merged.flatMap((m) => m.replaces));
+    const added: { layer: Layer; at: GgufAt }[] = [];
+    for (const g of ggufs) {
+      if (!parts.has(g)) added.push({ layer: { mediaType: ggufMediaType(g.gguf), digest: g.digest, size: g.gguf.fileSize }, at: { path: store.blobPath(g.digest), gguf: g.gguf } });
+    }
+    for (const { layer } of added) say(`using existing layer ${layer.digest}`);
+    for (const m of merged) added.push({ layer: await staging.layer(store, m.path, ggufMediaType(m.gguf), say), at: m });
+    for (const { layer, at } of added) {
+      layers.push(layer);
+      if (layer.mediaType === MEDIA_TYPE.model) {
+        config = ggufConfig(at.gguf);
+        modelAt = at;
       }
     }
     if (!layers.some((l) => l.mediaType === MEDIA_TYPE.model)) throw badRequest("no model weights found: the files hold no GGUF model");
-    for (const l of layers) say(`using existing layer ${l.digest}`);
   }
 
   // Adapters are checked against the base weights; quantizing replaces the model layer.

@@ -7,6 +7,7 @@ import { open, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { PathResolver } from "../../create/modelfile.js";
+import { splitFileName, splitPartName } from "../../gguf/split.js";
 
 async function userHome(user: string): Promise<string> {
   const passwd = await readFile("/etc/passwd", "utf8").catch(() => "");
@@ -114,6 +115,18 @@ async function modelDirFiles(dir: string): Promise<string[]> {
   return files;
 }
 
+/** A split GGUF's first part brings the other parts beside it (the server merges them). */
+async function splitSiblings(path: string): Promise<string[]> {
+  const split = splitFileName(path);
+  if (!split || split.index !== 0) return [path];
+  const parts = [path];
+  for (let i = 1; i < split.count; i++) {
+    const p = join(dirname(path), splitPartName(basename(split.prefix), i, split.count));
+    if ((await stat(p).catch(() => undefined))?.isFile()) parts.push(p);
+  }
+  return parts;
+}
+
 /**
  * The files at `path` (a file, or a model directory whose files must not escape it through
  * symlinks); undefined when nothing exists there.
@@ -124,7 +137,7 @@ export async function localModelFiles(path: string): Promise<string[] | undefine
     throw e;
   });
   if (!info) return undefined;
-  if (!info.isDirectory()) return [path];
+  if (!info.isDirectory()) return splitSiblings(path);
   const root = await realpath(path);
   const out: string[] = [];
   for (const f of await modelDirFiles(path)) {
