@@ -64,6 +64,8 @@ test("context from one answer continues the conversation in the next", async () 
     model: "stories", prompt: " The end.", context: first.json.context, stream: false, _debug_render_only: true,
   });
   assert.equal(render.json._debug_info.rendered_template, `Once upon a time${first.json.response} The end.`);
+  // Unloaded first, so the whole context is evaluated (none of it comes from the KV cache).
+  await postJson(srv.url, "/api/generate", { model: "stories", keep_alive: 0 });
   const next = await postJson(srv.url, "/api/generate", {
     model: "stories", prompt: " The end.", context: first.json.context, stream: false, options: { ...greedy, num_predict: 4 },
   });

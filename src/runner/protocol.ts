@@ -119,6 +119,8 @@ export type DoneReason = "stop" | "length";
 export interface GenerateStats {
   doneReason: DoneReason;
   promptTokens: number;
+  /** Prompt tokens actually evaluated: promptTokens less a KV prefix reused from before (absent: all). */
+  promptEvalTokens?: number;
   promptEvalNs: number;
   evalTokens: number;
   evalNs: number;

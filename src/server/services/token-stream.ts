@@ -47,7 +47,8 @@ export function durations(t0: bigint, lease: Lease, stats: GenerateStats) {
   return {
     total_duration: nz(Number(process.hrtime.bigint() - t0)),
     load_duration: nz(lease.loadNs),
-    prompt_eval_count: nz(stats.promptTokens),
+    // Only what was evaluated: a prompt prefix reused from the cache is not counted (as in Ollama).
+    prompt_eval_count: nz(stats.promptEvalTokens ?? stats.promptTokens),
     prompt_eval_duration: nz(stats.promptEvalNs),
     eval_count: nz(stats.evalTokens),
     eval_duration: nz(stats.evalNs),

@@ -9,6 +9,9 @@ export interface CompletionEvent {
   stop_type?: "none" | "eos" | "limit" | "word";
   /** Prompt tokens of the task, as llama-server laid them out. */
   tokens_evaluated?: number;
+  /** Prompt tokens reused from the slot's cache. */
+  tokens_cached?: number;
+  /** prompt_n: prompt tokens evaluated in this task (the cached prefix excluded). */
   timings?: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number };
 }
 

@@ -137,6 +137,7 @@ export class LlamaServerEngine implements Engine {
     const stats: GenerateStats = {
       doneReason: final?.stop_type === "limit" ? "length" : "stop",
       promptTokens: p.suffix !== undefined ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
+      ...(t ? { promptEvalTokens: t.prompt_n } : {}),
       promptEvalNs: t ? Math.round(t.prompt_ms * 1e6) : Number((firstToken ?? end) - start),
       evalTokens: t ? t.predicted_n : evalTokens,
       evalNs: t ? Math.round(t.predicted_ms * 1e6) : firstToken == null ? 0 : Number(end - firstToken),

@@ -8,6 +8,7 @@ import {
   TokenBias,
   type Llama,
   type LlamaContext,
+  type LlamaContextSequence,
   type LlamaEmbeddingContext,
   type LlamaGrammar,
   type LlamaModel,
@@ -38,6 +39,8 @@ export class NodeLlamaCppEngine implements Engine {
   private readonly free: Slot[];
   private readonly waiters: ((slot: Slot) => void)[] = [];
   private readonly schemaGrammars = new Map<string, Promise<LlamaGrammar>>();
+  /** Each slot's sequence, to see how much of a prompt its KV cache already holds. */
+  private readonly sequences = new Map<Slot, LlamaContextSequence>();
   private embedding?: Promise<LlamaEmbeddingContext[]>;
   /** The token LlamaCompletion prepends to every input, or null. */
   private readonly bos: Token | null;
@@ -49,7 +52,12 @@ export class NodeLlamaCppEngine implements Engine {
     private readonly context: LlamaContext,
     private readonly params: LoadParams,
   ) {
-    this.free = Array.from({ length: params.parallel }, () => new LlamaCompletion({ contextSequence: context.getSequence() }));
+    this.free = Array.from({ length: params.parallel }, () => {
+      const sequence = context.getSequence();
+      const slot = new LlamaCompletion({ contextSequence: sequence });
+      this.sequences.set(slot, sequence);
+      return slot;
+    });
     // Mirrors node-llama-cpp's resolveBeginningTokenToPrepend (not exported): LlamaCompletion
     // prepends this token to token input itself, so our own tokens must not start with it.
     const t = model.tokens;
@@ -202,6 +210,7 @@ export class NodeLlamaCppEngine implements Engine {
     // Stop strings are matched on text here, not with customStopTriggers: those drop the whole token that
     // holds the stop string, while Ollama keeps the text before it (" Lily" with stop "Lily" leaves " ").
     const stop = new StopFilter(p.stop, onText);
+    const reused = "tokens" in input ? reusedPrefix(this.sequences.get(slot)!, this.bos, input.tokens) : 0;
 
     const options = {
       ...samplingOptions(p.sampling, ctx, "tokens" in input ? input.tokens : input.prefix),
@@ -226,6 +235,7 @@ export class NodeLlamaCppEngine implements Engine {
     const stats: GenerateStats = {
       doneReason: res.metadata.stopReason === "maxTokens" && !stop.stopped ? "length" : "stop",
       promptTokens,
+      promptEvalTokens: promptTokens - reused,
       promptEvalNs: Number((firstToken ?? end) - start),
       evalTokens,
       evalNs: firstToken == null ? 0 : Number(end - firstToken),
@@ -359,4 +369,14 @@ function samplingOptions(s: SamplingOptions, ctx: number, prompt: Token[]) {
             generated.length >= lastN ? generated : [...prompt.slice(-(lastN - generated.length)), ...generated],
         },
   };
+}
+
+/**
+ * Prompt tokens LlamaCompletion will take from the sequence's KV cache rather than evaluate: the
+ * common prefix with what it holds, less the last prompt token, which is always decoded for logits.
+ */
+function reusedPrefix(sequence: LlamaContextSequence, bos: Token | null, tokens: Token[]): number {
+  const full = bos != null ? [bos, ...tokens] : tokens;
+  const { firstDifferentIndex } = sequence.compareContextTokens(full);
+  return Math.max(0, Math.min(firstDifferentIndex, full.length - 1));
 }
