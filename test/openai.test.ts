@@ -40,6 +40,8 @@ test("chat completion, non-streaming: content, finish reason and usage", async (
 
 test("chat completion, streaming: deltas add up, role once, a finish chunk, usage on request", async () => {
   const whole = (await openai.chat.completions.create({ model: "stories", messages: story, temperature: 0, max_tokens: 12 })).choices[0]!.message.content;
+  // Unloaded, so usage counts the whole prompt rather than the last token after a cached prefix.
+  await fetch(`${srv.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "stories", keep_alive: 0 }) });
   const stream = await openai.chat.completions.create({
     model: "stories", messages: story, temperature: 0, max_tokens: 12, stream: true, stream_options: { include_usage: true },
   });

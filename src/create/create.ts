@@ -17,6 +17,7 @@ import { readModel, type ModelConfig, type StoredModel } from "../store/model.js
 import { adapterLayer, convertModelFiles, isSafetensorsSet, modelLayerGguf, quantizeLayer, quantizeTarget, Staging, type GgufAt } from "./import.js";
 import { parseModelName, type ModelName } from "../store/name.js";
 import { mergeSplits, splitGroups } from "./split.js";
+import { detectTemplate } from "./template-detect.js";
 import type { ModelStore } from "../store/store.js";
 
 const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
@@ -183,6 +184,13 @@ async function buildModel(
     const q = await quantizeLayer(store, modelAt!, quantize, staging, report);
     layers = layers.map((l) => (l.mediaType === MEDIA_TYPE.model ? { ...q.layer, ...(l.from ? { from: l.from } : {}) } : l));
     config = { ...config, file_type: fileTypeName(q.gguf) };
+  }
+
+  // Model files whose chat template is a known family get its Go template and stop tokens (as in Ollama).
+  const detected = files.length > 0 && !req.template && modelAt ? detectTemplate(modelAt.gguf) : undefined;
+  if (detected) {
+    layers.push(await newLayer(store, MEDIA_TYPE.template, detected.template, () => say(`using autodetected template ${detected.name}`)));
+    params = { ...detected.parameters, ...params };
   }
 
   const replaceLayer = async (mediaType: string, data: string) => {
