@@ -85,3 +85,33 @@ test("generate splits thinking into `thinking` the same way", async () => {
   const lines = await ndjson(await post(srv.url, "/api/generate", { model: "thinker", prompt: "Once upon a time", options: story }));
   assert.equal(lines.map((l) => l.thinking ?? "").join(""), ", there was a little girl named ");
 });
+
+const who = { type: "object", properties: { name: { type: "string", enum: ["Lily", "Tom"] } }, required: ["name"] };
+
+test("chat format on a thinking model: thinking runs free, the grammar shapes only the content after it", async () => {
+  const res = await postJson(srv.url, "/api/chat", { model: "thinker", stream: false, format: who, messages: [ask], options: story });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.message.thinking, ", there was a little girl named ");
+  assert.ok(["Lily", "Tom"].includes(JSON.parse(res.json.message.content).name), res.json.message.content);
+  assert.equal(res.json.done_reason, "stop");
+  assert.ok(res.json.eval_count > 0);
+});
+
+test("chat format after thinking, streamed: thinking chunks, then only the constrained content", async () => {
+  const lines = await ndjson(await post(srv.url, "/api/chat", { model: "thinker", format: "json", messages: [ask], options: { ...story, num_predict: 12 } }));
+  assert.equal(lines.at(-1).done, true);
+  assert.equal(lines.map((l) => l.message.thinking ?? "").join(""), ", there was a little girl named ");
+  const content = lines.map((l) => l.message.content).join("");
+  assert.ok(!content.includes("She loved"), "the unconstrained content of the first pass is dropped");
+  assert.match(content.trimStart(), /^[{["\d-tfn]/, content);
+  const firstContent = lines.findIndex((l) => l.message.content);
+  const lastThinking = lines.map((l) => Boolean(l.message.thinking)).lastIndexOf(true);
+  assert.ok(firstContent > lastThinking, JSON.stringify(lines.map((l) => l.message)));
+});
+
+test("chat format with think:false constrains from the first token", async () => {
+  const res = await postJson(srv.url, "/api/chat", { model: "thinker", stream: false, think: false, format: who, messages: [ask], options: story });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.message.thinking, undefined);
+  assert.ok(["Lily", "Tom"].includes(JSON.parse(res.json.message.content).name), res.json.message.content);
+});

@@ -10,6 +10,8 @@ import { acquire, isZeroKeepAlive, prepare, resolveThink, withLease, withLeaseSy
 import { debugInfo, formatFor, generateInput, outputOptions, promptModel, renderFitted } from "./prompt-render.js";
 import { resolveModel } from "./resolve.js";
 import { durations, generateParams, stream } from "./token-stream.js";
+import { formatAfterThinking, formatsAfterThinking } from "./format-after-thinking.js";
+import type { GenerateStats } from "../../runner/protocol.js";
 import type { Reply, ServerContext } from "./context.js";
 
 export async function generate(ctx: ServerContext, req: GenerateRequest, signal: AbortSignal): Promise<Reply> {
@@ -126,23 +128,21 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     return single({ ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(fitted.prompt, fitted.images) });
   }
   const params = generateParams(p, fitted.prompt, req.format, req, false);
-  const parser = new OutputParser(withLeaseSync(lease, () => outputOptions(p, think, fitted.prompt, tools)));
-  const chunks = stream<ChatResponse>(
-    lease,
-    params,
-    signal,
-    (text) => {
-      const d = parser.push(text);
-      return isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false };
-    },
-    (stats) => ({
-      ...base(),
-      message: assistantMessage(parser.finish()),
-      done: true,
-      done_reason: stats.doneReason,
-      ...durations(t0, lease, stats),
-    }),
-  );
+  const output = withLeaseSync(lease, () => outputOptions(p, think, fitted.prompt, tools));
+  const parser = new OutputParser(output);
+  const chunk = (d: OutputDelta): ChatResponse | undefined => (isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false });
+  const final = (d: OutputDelta, stats: GenerateStats): ChatResponse => ({
+    ...base(),
+    message: assistantMessage(d),
+    done: true,
+    done_reason: stats.doneReason,
+    ...durations(t0, lease, stats),
+  });
+  const rerender = async (thinking: string) =>
+    (await renderFitted(p, lease, [...all, { role: "assistant", content: "", thinking }], { format: formatFor(p), tools, think, truncate: req.truncate ?? true })).prompt;
+  const chunks = formatsAfterThinking(req.format, p.caps, output)
+    ? formatAfterThinking({ lease, params, signal, output, rerender, chunk, final })
+    : stream<ChatResponse>(lease, params, signal, (text) => chunk(parser.push(text)), (stats) => final(parser.finish(), stats));
   return {
     kind: "stream",
     generation: { model: model.shortName, streamed: params.stream !== false },
