@@ -239,6 +239,8 @@ test("run reads piped stdin and puts it before the prompt words", async () => {
 });
 
 test("run --verbose prints the statistics block on stderr", async () => {
+  // Stopped first, so the whole prompt is evaluated rather than taken from the cache of the runs before.
+  ok(await cli(["stop", "stories"]));
   const r = ok(await cli(["run", "stories", "Once upon a time", "--verbose"]));
   assert.ok(r.stdout.startsWith(STORY));
   const lines = r.stderr.trimEnd().split("\n");
