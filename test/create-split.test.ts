@@ -69,6 +69,15 @@ describe("create from split GGUFs", () => {
     assert.equal(await generate("split-files"), reference);
   });
 
+  test("a split model quantizes like a whole one", async () => {
+    const res = await postJson(srv.url, "/api/create", { model: "split-q8", files: await upload(parts), quantize: "q8_0", stream: false });
+    assert.equal(res.status, 200, res.text);
+    const whole = await postJson(srv.url, "/api/create", { model: "whole-q8", from: "whole", quantize: "q8_0", stream: false });
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal((await postJson(srv.url, "/api/show", { model: "split-q8" })).json.details.quantization_level, "Q8_0");
+    assert.equal(await generate("split-q8"), await generate("whole-q8"));
+  });
+
   test("a Modelfile FROM the parts' directory or the first part creates the same model", async () => {
     const dirModelfile = join(tmp, "Modelfile.dir");
     await writeFile(dirModelfile, "FROM ./parts\n");
