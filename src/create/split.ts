@@ -40,17 +40,18 @@ function splitFacts(g: CreateGguf) {
 
 /** The split groups among `ggufs`, each checked complete and in order. */
 export function splitGroups(ggufs: CreateGguf[]): CreateGguf[][] {
-  const groups = new Map<string, { count: number; parts: (CreateGguf | undefined)[] }>();
+  const groups = new Map<string, { prefix: string; count: number; parts: (CreateGguf | undefined)[] }>();
   for (const g of ggufs) {
     const s = splitFacts(g);
     if (!s) continue;
-    const group = groups.get(s.prefix) ?? { count: s.count, parts: new Array<CreateGguf | undefined>(s.count) };
-    groups.set(s.prefix, group);
+    const key = `${s.prefix}:${s.count}`;
+    const group = groups.get(key) ?? { prefix: s.prefix, count: s.count, parts: new Array<CreateGguf | undefined>(s.count) };
+    groups.set(key, group);
     if (group.parts[s.index]) throw badRequest(`split GGUF has duplicate shard index ${s.index} ("${g.file}")`);
     group.parts[s.index] = g;
   }
   const out: CreateGguf[][] = [];
-  for (const [prefix, { count, parts }] of groups) {
+  for (const { prefix, count, parts } of groups.values()) {
     for (let i = 0; i < count; i++) {
       if (!parts[i]) {
         const missing = splitPartName(prefix.split("/").pop()!, i, count);
