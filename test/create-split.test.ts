@@ -3,7 +3,7 @@
 // and the merged model must generate exactly what the unsplit one does.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { readGguf } from "../src/gguf/reader.js";
@@ -102,6 +102,15 @@ describe("create from split GGUFs", () => {
     assert.match(res.json.error, /missing shard 2 of 3/);
     assert.match(res.json.error, /stories-00002-of-00003\.gguf/);
     assert.equal((await postJson(srv.url, "/api/show", { model: "split-missing" })).status, 404);
+
+    // The CLI names it too when the first part's siblings are not all there.
+    const partial = join(tmp, "partial");
+    await mkdir(partial);
+    for (const i of [0, 2]) await copyFile(parts[i]!, join(partial, basename(parts[i]!)));
+    await writeFile(join(partial, "Modelfile"), `FROM ./${basename(parts[0]!)}\n`);
+    const r = await runCli(srv.url, ["create", "split-partial", "-f", join(partial, "Modelfile")]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /missing shard 2 of 3/);
   });
 
   test("a part whose name disagrees with its metadata is refused", async () => {
