@@ -12,7 +12,7 @@ import { parseModelName } from "../../src/store/name.js";
 /** CORRAL_CRASH_SEED and CORRAL_CRASH_KILLS, with small defaults so the suite stays quick. */
 export function crashSettings(): { seed: number; kills: number } {
   const seed = Number(process.env.CORRAL_CRASH_SEED ?? 20261205);
-  const kills = Number(process.env.CORRAL_CRASH_KILLS ?? 10);
+  const kills = Number(process.env.CORRAL_CRASH_KILLS ?? 5);
   if (!Number.isSafeInteger(seed)) throw new Error(`CORRAL_CRASH_SEED must be an integer, not ${process.env.CORRAL_CRASH_SEED}`);
   if (!Number.isSafeInteger(kills) || kills < 0) throw new Error(`CORRAL_CRASH_KILLS must be a count, not ${process.env.CORRAL_CRASH_KILLS}`);
   return { seed, kills };
