@@ -7,6 +7,7 @@ import {
   digestHex,
   ensureDir,
   sha256Hex,
+  syncDir,
   writeFileAtomic,
   writeStreamVerified,
 } from "./blobs.js";
@@ -253,6 +254,7 @@ export class ModelStore {
         () => [] as string[],
       );
       await unlink(path);
+      await syncDir(dirname(path)); // the manifest is gone for good before its blobs go
       await this.removeEmptyParents(dirname(path));
       await this.removeUnreferenced(digests);
       return true;
