@@ -83,7 +83,8 @@ class BlobDownload {
     const parts = (this.parts = await this.plan(signal));
     this.total = parts.reduce((n, p) => n + p.Size, 0);
     this.completed = parts.reduce((n, p) => n + p.Completed, 0);
-    await this.partial.describe(displayShortest(this.repo.name), this.total);
+    // Only for listings: a failure to write it does not stop the download.
+    await this.partial.describe(displayShortest(this.repo.name), this.total).catch(() => {});
     // Nothing left to fetch (an empty blob, or a crash between download and commit): just check it.
     if (parts.some((p) => p.Completed < p.Size)) await this.fetchParts(parts, await this.source(signal));
     await this.partial.commit();
