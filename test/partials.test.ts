@@ -112,8 +112,10 @@ test("a running download is listed and cannot be removed; a stopped one is liste
 
   const gone = await postJson(srv.url, `/api/partials/${pull.digest}`, undefined, "DELETE");
   assert.deepEqual([gone.status, gone.json], [404, { error: `partial download "${pull.digest}" not found` }]);
-  const bad = await postJson(srv.url, "/api/partials/sha256:xyz", undefined, "DELETE");
-  assert.deepEqual([bad.status, bad.json], [400, { error: "invalid digest format" }]);
+  for (const digest of ["sha256:xyz", "..%2F..%2Fmanifests", `sha256-${pull.digest.slice(7)}%2F..`]) {
+    const bad = await postJson(srv.url, `/api/partials/${digest}`, undefined, "DELETE");
+    assert.deepEqual([bad.status, bad.json], [400, { error: "invalid digest format" }], digest);
+  }
   fails(await cli("rm", "--partial", "abcdef"), "partial download 'abcdef' not found");
 
   // Removed means started over: the whole blob crosses the network again.
