@@ -212,7 +212,7 @@ test("delete removes the manifest, empty dirs and unshared blobs", () => withSto
   assert.deepEqual(await readdir(join(root, "manifests")), []);
 }));
 
-test("startup prune: old unreferenced blobs and strays go, young and referenced stay", async () => {
+test("startup prune: old unreferenced blobs and strays go, young and referenced stay, partial downloads stay", async () => {
   const root = await mkdtemp(join(tmpdir(), "corral-store-"));
   try {
     const first = new ModelStore(root, { noPrune: true });
@@ -225,9 +225,11 @@ test("startup prune: old unreferenced blobs and strays go, young and referenced 
     await writeFile(join(root, "blobs", `sha256:${legacyHex}`), "legacy");
     const partial = join(root, "blobs", `sha256-${"b".repeat(64)}-partial`);
     await writeFile(partial, "partial data");
+    const stray = join(root, "blobs", "not-a-blob");
+    await writeFile(stray, "stray");
     await mkdir(join(root, "manifests", "registry.ollama.ai", "empty", "dir"), { recursive: true });
     const past = new Date(Date.now() - 2 * HOUR);
-    for (const p of [first.blobPath(old.digest), first.blobPath(m.layers[0]!.digest), first.blobPath(m.config.digest), partial])
+    for (const p of [first.blobPath(old.digest), first.blobPath(m.layers[0]!.digest), first.blobPath(m.config.digest), partial, stray])
       await utimes(p, past, past);
 
     await new ModelStore(root).init();
@@ -237,7 +239,9 @@ test("startup prune: old unreferenced blobs and strays go, young and referenced 
     assert.equal(await s.hasBlob(m.layers[0]!.digest), true);
     assert.equal(await s.hasBlob(m.config.digest), true);
     assert.equal(await s.hasBlob(`sha256:${legacyHex}`), true); // renamed, young
-    assert.ok(!(await blobFiles(root)).some((f) => f.includes(":") || f.endsWith("-partial")));
+    assert.ok(!(await blobFiles(root)).some((f) => f.includes(":") || f === "not-a-blob"));
+    // Unfinished downloads are never pruned, whatever their age: /api/partials lists them.
+    assert.ok((await blobFiles(root)).includes(`sha256-${"b".repeat(64)}-partial`));
     assert.deepEqual(await readdir(join(root, "manifests", "registry.ollama.ai")), ["library"]);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { arch, platform } from "node:os";
 import type { ChatResponse, GenerateResponse, Message, Think } from "../api/inference.js";
 import type { ListModel, ProgressResponse, RunningModel, ShowResponse } from "../api/models.js";
+import type { PartialsResponse } from "../api/partials.js";
 import type { HostAddress } from "../config.js";
 import { VERSION } from "../version.js";
 import { ApiError } from "../api/errors.js";
@@ -165,6 +166,14 @@ export class Client {
 
   async delete(model: string): Promise<void> {
     await this.request("DELETE", "/api/delete", { model });
+  }
+
+  partials(): Promise<PartialsResponse> {
+    return this.request("GET", "/api/partials");
+  }
+
+  async deletePartial(digest: string): Promise<void> {
+    await this.request("DELETE", `/api/partials/${encodeURIComponent(digest)}`);
   }
 
   embed(body: EmbedBody): Promise<{ embeddings: number[][] }> {

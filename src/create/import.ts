@@ -4,8 +4,7 @@
 // so a request that fails on the way leaves nothing in the store.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiError, badRequest } from "../api/errors.js";
 import type { ProgressResponse } from "../api/models.js";
@@ -17,6 +16,7 @@ import { convertSafetensors } from "../gguf/safetensors/convert.js";
 import { SafetensorsError } from "../gguf/safetensors/reader.js";
 import { MEDIA_TYPE, type Layer } from "../store/manifest.js";
 import type { ModelStore } from "../store/store.js";
+import { makeScratchDir } from "../store/scratch.js";
 
 /** A GGUF on disk with its parsed header: a model layer's blob or a freshly made file. */
 export interface GgufAt {
@@ -32,7 +32,7 @@ export class Staging {
   private readonly pending: { path: string; digest: string }[] = [];
 
   async file(name: string): Promise<string> {
-    this.dir ??= await mkdtemp(join(tmpdir(), "corral-create-"));
+    this.dir ??= await makeScratchDir();
     return join(this.dir, name);
   }
 

@@ -22,11 +22,23 @@ function emit(e: QuantizeEvent): void {
   process.stdout.write(JSON.stringify(e) + "\n");
 }
 
+const parent = process.ppid;
+
+/** A server killed mid-create would leave this process quantizing for nobody; it stops at the next tensor. */
+function exitIfOrphaned(): void {
+  try {
+    process.kill(parent, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") process.exit(1);
+  }
+}
+
 function main(): void {
   const job = JSON.parse(process.argv[2] ?? "{}") as QuantizeJob;
   const lib = loadLlamaQuantLib();
   const errors: string[] = [];
   lib.onLog((level, text) => {
+    exitIfOrphaned();
     const m = TENSOR_LINE.exec(text);
     if (m) emit({ tensor: m[3]!, index: Number(m[1]), count: Number(m[2]) });
     else if (level === GGML_LOG_LEVEL_ERROR) errors.push(text.trim());

@@ -51,7 +51,8 @@ export class Repository {
   private pendingAuth?: { challenge: string; done: Promise<void> };
 
   constructor(
-    name: ModelName,
+    /** The model asked for (its tag included). */
+    readonly name: ModelName,
     insecure: boolean,
     private readonly opts: RegistryOptions,
   ) {

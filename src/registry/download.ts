@@ -6,6 +6,9 @@ import { setMaxListeners } from "node:events";
 import type { Layer } from "../store/manifest.js";
 import type { PartialBlob, PartState } from "../store/partial.js";
 import type { ModelStore } from "../store/store.js";
+import { displayShortest } from "../store/name.js";
+import type { PartialInfo } from "../store/partial-info.js";
+import { ApiError, notFound } from "../api/errors.js";
 import type { Repository } from "./client.js";
 import { discard } from "./http.js";
 import { fetchPart, type PartJob, type Source } from "./part.js";
@@ -80,6 +83,8 @@ class BlobDownload {
     const parts = (this.parts = await this.plan(signal));
     this.total = parts.reduce((n, p) => n + p.Size, 0);
     this.completed = parts.reduce((n, p) => n + p.Completed, 0);
+    // Only for listings: a failure to write it does not stop the download.
+    await this.partial.describe(displayShortest(this.repo.name), this.total).catch(() => {});
     // Nothing left to fetch (an empty blob, or a crash between download and commit): just check it.
     if (parts.some((p) => p.Completed < p.Size)) await this.fetchParts(parts, await this.source(signal));
     await this.partial.commit();
@@ -172,6 +177,8 @@ function finalPrefix(parts: PartState[]): number {
 /** The blob downloads of one store: one per digest, shared by every pull that needs it. */
 export class Downloads {
   private readonly active = new Map<string, BlobDownload>();
+  /** Partial downloads being removed: a pull of the same blob waits for the removal to finish. */
+  private readonly removing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: ModelStore,
@@ -194,6 +201,7 @@ export class Downloads {
     if (!d || d.stopped) {
       // A stopped download may still be closing its files; the next one starts after it.
       if (d) await d.result.catch(() => {});
+      while (this.removing.has(key)) await this.removing.get(key);
       d = this.active.get(key);
       if (!d || d.stopped) {
         const created = new BlobDownload(this.store.partialBlob(layer.digest), layer, repo, this.tuning, this.observer);
@@ -204,5 +212,39 @@ export class Downloads {
     }
     await d.follow(signal, progress);
     return false;
+  }
+
+  /** Whether a pull is downloading the blob `hex` right now. */
+  isDownloading(hex: string): boolean {
+    const d = this.active.get(hex);
+    return d !== undefined && !d.stopped;
+  }
+
+  /** The partial downloads on disk, whatever their age; `downloading` tells those a pull is running. */
+  async partials(): Promise<(PartialInfo & { downloading: boolean })[]> {
+    const all = await this.store.partials();
+    return all.map((p) => ({ ...p, downloading: this.isDownloading(p.digest.slice(7)) }));
+  }
+
+  /** Deletes a partial download's files: 404 when there is none, 409 while a pull is downloading it. */
+  async removePartial(digest: string): Promise<void> {
+    const partial = this.store.partialBlob(digest); // 400 on a malformed digest
+    const key = partial.hex;
+    const busy = () => new ApiError(409, `partial download "sha256:${key}" is in progress`);
+    const gone = () => notFound(`partial download "sha256:${key}" not found`);
+    if (this.isDownloading(key)) throw busy();
+    // A download that was stopped may still be closing its files.
+    await this.active.get(key)?.result.catch(() => {});
+    const info = await partial.info();
+    // Checked again after every wait: a pull may have started, or another removal.
+    if (this.isDownloading(key)) throw busy();
+    if (this.removing.has(key)) {
+      await this.removing.get(key);
+      throw gone();
+    }
+    if (!info) throw gone();
+    const done = partial.discard().finally(() => this.removing.delete(key));
+    this.removing.set(key, done);
+    await done;
   }
 }

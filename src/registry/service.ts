@@ -47,6 +47,16 @@ export class Registry {
     return pullModel(ctx, name, opts, progress);
   }
 
+  /** Partial downloads on disk, and whether a pull is running each. */
+  partials() {
+    return this.downloads.partials();
+  }
+
+  /** 404 when there is no such partial download, 409 while a pull downloads it. */
+  removePartial(digest: string): Promise<void> {
+    return this.downloads.removePartial(digest);
+  }
+
   push(name: ModelName, opts: PullOptions, progress: Progress): Promise<void> {
     return pushModel({ store: this.store, options: this.options, tuning: this.settings.tuning, observer: this.settings.observer }, name, opts, progress);
   }

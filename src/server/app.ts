@@ -15,6 +15,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerNativeRoutes } from "./routes/native.js";
 import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
+import { registerPartialRoutes } from "./routes/partials.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
 
@@ -73,6 +74,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   await registerObserveRoutes(app, ctx);
   await registerNativeRoutes(app, ctx);
   await registerRegistryRoutes(app, ctx);
+  await registerPartialRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ApiError } from "../api/errors.js";
+import { OWNER, ownerIsGone } from "./owner.js";
 
 export const DIGEST_RE = /^sha256[:-]([0-9a-fA-F]{64})$/;
 const BLOB_FILE_RE = /^sha256-([0-9a-f]{64})$/;
@@ -25,12 +26,31 @@ export function sha256Hex(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Temp files start with "." so they are never valid digests or name parts (list and prune skip them). */
+/**
+ * Temp files start with "." so they are never valid digests or name parts (list and prune skip them);
+ * their name carries the owner tag so a later start can remove those of a dead process.
+ */
 export function tempPath(dir: string): string {
-  return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  return join(dir, `.tmp-${OWNER}-${randomBytes(6).toString("hex")}`);
 }
 
 export const isTempName = (fileName: string) => fileName.startsWith(".tmp-");
+
+const TEMP_RE = /^\.tmp-(\d+)-(?:([0-9a-f]{8})-)?[0-9a-f]{12}$/;
+
+/** A temp file whose writer is gone: it can never be renamed into place any more. */
+export function isDeadTemp(fileName: string): boolean {
+  const m = TEMP_RE.exec(fileName);
+  return m !== null && ownerIsGone(Number(m[1]), m[2]);
+}
+
+/** fsync of a directory, so a rename or unlink in it survives a power loss (best effort). */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r").catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => {});
+  await fh.close().catch(() => {});
+}
 
 /** mkdir -p with 0755 on every directory it creates, whatever the umask. */
 export async function ensureDir(dir: string): Promise<void> {
@@ -59,6 +79,7 @@ async function commit(fh: FileHandle, tmp: string, dest: string): Promise<void> 
   await fh.chmod(FILE_MODE);
   await fh.close();
   await rename(tmp, dest);
+  await syncDir(dirname(dest));
 }
 
 /** Writes `data` to `dest` atomically (0644). */

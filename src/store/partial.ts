@@ -1,11 +1,12 @@
 // An in-progress blob download, in Ollama's on-disk format so either program can resume the other's:
 // `sha256-<hex>-partial` holds the data at its final offsets (sparse until filled) and
 // `sha256-<hex>-partial-<N>` holds part N's state as JSON {"N","Offset","Size","Completed"}.
-// The data only becomes `sha256-<hex>` after its sha256 matched.
+// The data only becomes `sha256-<hex>` after its sha256 matched. A sidecar (partial-info.ts) names it.
 import { createHash, type Hash } from "node:crypto";
 import { open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureDir, FILE_MODE, tempPath } from "./blobs.js";
+import { ensureDir, FILE_MODE, syncDir, tempPath } from "./blobs.js";
+import { readSidecar, removeSidecar, writeSidecar, type PartialInfo } from "./partial-info.js";
 
 export interface PartState {
   N: number;
@@ -108,6 +109,30 @@ export class PartialBlob {
     return parts;
   }
 
+  /** Records which model this download is for and its size, for listings. */
+  async describe(name: string, total: number): Promise<void> {
+    await writeSidecar(this.dir, this.hex, name, total);
+  }
+
+  /** What the files on disk say of this download; undefined when there is none. */
+  async info(): Promise<PartialInfo | undefined> {
+    const parts: PartState[] = [];
+    let modified = 0;
+    for (const n of await this.partNumbers()) {
+      const path = this.partPath(n);
+      const p = parsePart(await readFile(path, "utf8").catch(() => ""), n);
+      if (p) parts.push(p);
+      modified = Math.max(modified, await stat(path).then((s) => s.mtimeMs, () => 0));
+    }
+    const data = await stat(this.dataPath).catch(() => undefined);
+    const sidecar = await readSidecar(this.dir, this.hex);
+    if (!data && parts.length === 0 && !sidecar) return undefined;
+    const total = sidecar?.total ?? (parts.length > 0 ? parts.reduce((n, p) => n + p.Size, 0) : (data?.size ?? 0));
+    const completed = Math.min(total, parts.reduce((n, p) => n + p.Completed, 0));
+    modified = Math.max(modified, data?.mtimeMs ?? 0, sidecar ? Date.parse(sidecar.updated) || 0 : 0);
+    return { digest: `sha256:${this.hex}`, name: sidecar?.name ?? "", total, completed, modifiedAt: new Date(modified) };
+  }
+
   /** The data file for positional writes by the parts. */
   async openData(): Promise<FileHandle> {
     return open(this.dataPath, "r+");
@@ -190,18 +215,21 @@ export class PartialBlob {
       throw new DigestMismatchError(want, got);
     }
     await rename(this.dataPath, this.finalPath);
+    await syncDir(this.dir);
     const now = new Date();
     await utimes(this.finalPath, now, now).catch(() => {});
     await this.removeParts();
+    await removeSidecar(this.dir, this.hex);
   }
 
   private async removeParts(): Promise<void> {
     for (const n of await this.partNumbers()) await unlink(this.partPath(n)).catch(() => {});
   }
 
-  /** Removes the data and every part state. */
+  /** Removes the data, every part state and the sidecar. */
   async discard(): Promise<void> {
     await unlink(this.dataPath).catch(() => {});
     await this.removeParts();
+    await removeSidecar(this.dir, this.hex);
   }
 }

@@ -1,20 +1,21 @@
 // The models directory (spec §7.1): content-addressed blobs plus manifests/<host>/<ns>/<model>/<tag>.
 // The only code that writes under it. Paths are built from validated digests and names only.
-import { lstat, readdir, readFile, rename, rmdir, stat, unlink, utimes } from "node:fs/promises";
+import { readdir, readFile, rmdir, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { ApiError, badRequest, notFound } from "../api/errors.js";
 import {
-  blobFileHex,
   digestHex,
   ensureDir,
-  isTempName,
   sha256Hex,
+  syncDir,
   writeFileAtomic,
   writeStreamVerified,
 } from "./blobs.js";
 import { encodeManifest, manifestDigests, manifestSize, parseManifest, type Manifest } from "./manifest.js";
 import { displayShortest, isValidName, isValidPart, type ModelName, type NamePart } from "./name.js";
 import { PartialBlob } from "./partial.js";
+import { partialHexes, type PartialInfo } from "./partial-info.js";
+import { recoverStore } from "./startup.js";
 
 export interface StoredManifest {
   name: ModelName;
@@ -29,7 +30,6 @@ export interface StoredManifest {
 }
 
 const PARTS: NamePart[] = ["host", "namespace", "model", "tag"];
-const PRUNE_AGE_MS = 60 * 60 * 1000;
 
 const partsOf = (n: ModelName) => [n.host, n.namespace, n.model, n.tag];
 const nameOf = (p: string[]): ModelName => ({ host: p[0]!, namespace: p[1]!, model: p[2]!, tag: p[3]! });
@@ -254,6 +254,7 @@ export class ModelStore {
         () => [] as string[],
       );
       await unlink(path);
+      await syncDir(dirname(path)); // the manifest is gone for good before its blobs go
       await this.removeEmptyParents(dirname(path));
       await this.removeUnreferenced(digests);
       return true;
@@ -328,64 +329,30 @@ export class ModelStore {
     }
   }
 
+  // ---- partial downloads ----
+
+  /** Every partial download on disk (of a blob not yet in place), whatever its age. */
+  async partials(): Promise<PartialInfo[]> {
+    const out: PartialInfo[] = [];
+    for (const hex of await partialHexes(this.blobsDir)) {
+      if (await this.hasBlob(`sha256:${hex}`)) continue; // finished; its leftovers go at the next start
+      const info = await this.partialBlob(`sha256:${hex}`).info();
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
   // ---- startup ----
 
   async init(): Promise<void> {
     await ensureDir(this.blobsDir);
     await ensureDir(this.manifestsDir);
-    await this.normaliseBlobNames();
-    if (this.noPrune) return;
-    await this.pruneBlobs();
-    await this.pruneManifestDirs(this.manifestsDir, Date.now());
-  }
-
-  /** Legacy `sha256:<hex>` (and upper-case hex) blob files get their canonical `sha256-<hex>` name. */
-  private async normaliseBlobNames(): Promise<void> {
-    for (const e of await listDir(this.blobsDir)) {
-      const hex = digestHex(e);
-      if (!hex || e === `sha256-${hex}`) continue;
-      await rename(join(this.blobsDir, e), join(this.blobsDir, `sha256-${hex}`)).catch((err) =>
-        warn(`could not rename blob ${e}: ${(err as Error).message}`),
-      );
-    }
-  }
-
-  /** Removes unreferenced blobs and stray files (partial downloads, temp files) older than an hour. */
-  private async pruneBlobs(): Promise<void> {
-    const refs = await this.referencedDigests();
-    if (!refs) {
-      warn("skipping blob pruning because a manifest is corrupt");
-      return;
-    }
-    const cutoff = Date.now() - PRUNE_AGE_MS;
-    for (const e of await listDir(this.blobsDir)) {
-      const path = join(this.blobsDir, e);
-      const st = await lstat(path).catch(() => undefined);
-      if (!st?.isFile() || st.mtimeMs > cutoff) continue;
-      const hex = blobFileHex(e);
-      if (hex && refs.has(hex)) continue;
-      await unlink(path).catch(() => {});
-    }
-  }
-
-  /** Removes empty directories (and stale temp files) under manifests/, keeping manifests/ itself. */
-  private async pruneManifestDirs(dir: string, now: number): Promise<boolean> {
-    let empty = true;
-    for (const e of await listDir(dir)) {
-      const path = join(dir, e);
-      const st = await lstat(path).catch(() => undefined);
-      if (st?.isDirectory()) {
-        if (!(await this.pruneManifestDirs(path, now))) empty = false;
-      } else if (st && isTempName(e) && st.mtimeMs < now - PRUNE_AGE_MS) {
-        await unlink(path).catch(() => (empty = false));
-      } else {
-        empty = false;
-      }
-    }
-    if (!empty || dir === this.manifestsDir) return false;
-    return rmdir(dir).then(
-      () => true,
-      () => false,
-    );
+    await recoverStore({
+      blobsDir: this.blobsDir,
+      manifestsDir: this.manifestsDir,
+      noPrune: this.noPrune,
+      referenced: () => this.referencedDigests(),
+      warn,
+    });
   }
 }

@@ -32,6 +32,8 @@ export interface TestServer {
   models: string;
   proc: ChildProcess;
   output: () => string;
+  /** SIGKILL, and resolves once the process is gone (the models directory stays). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,18 @@ export interface TestServerOptions {
   bind?: string;
   /** The server speaks HTTPS with a certificate from this CA (PEM text). */
   ca?: string;
+  /** How long the server may take to answer its first request (default 20 s). */
+  startTimeoutMs?: number;
+}
+
+const exited = (proc: ChildProcess) => proc.exitCode !== null || proc.signalCode !== null;
+
+/** Sends `signal` unless the process is gone already, and resolves when it is. */
+async function endProcess(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (exited(proc)) return;
+  const gone = new Promise((r) => proc.once("exit", r));
+  proc.kill(signal);
+  await gone;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, opts: TestServerOptions = {}): Promise<TestServer> {
@@ -68,15 +82,20 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   const url = `${opts.ca ? "https" : "http"}://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited: ${out}`);
+    if (exited(proc)) throw new Error(`server exited: ${out}`);
     try {
-      if (opts.ca ? (await httpsGet(url, opts.ca)).status === 200 : (await fetch(url)).ok) break;
+      const probe = AbortSignal.timeout(2_000);
+      if (opts.ca ? (await httpsGet(url, opts.ca)).status === 200 : (await fetch(url, { signal: probe })).ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${out}`);
+    if (Date.now() > deadline) {
+      // A server that never answered is not left running behind the failed test.
+      await endProcess(proc, "SIGKILL");
+      throw new Error(`server did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -85,12 +104,9 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Te
     models,
     proc,
     output: () => out,
+    kill: () => endProcess(proc, "SIGKILL"),
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        await exited;
-      }
+      await endProcess(proc, "SIGTERM");
       if (!opts.models) await rm(models, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,9 @@
 // `corral list` / `ls [PREFIX]`: the local models, newest first, optionally filtered by a
-// case-insensitive name prefix.
+// case-insensitive name prefix; `--partial` lists unfinished downloads instead.
 import type { Command } from "commander";
 import { cliClient } from "../context.js";
 import { humanBytes, humanTime } from "../format.js";
+import { listPartials } from "../partials.js";
 import { renderTable } from "../table.js";
 
 export async function listModels(prefix?: string): Promise<void> {
@@ -22,5 +23,6 @@ export function registerList(program: Command): void {
     .alias("ls")
     .description("List models")
     .argument("[PREFIX]")
-    .action(listModels);
+    .option("--partial", "List unfinished downloads instead")
+    .action((prefix: string | undefined, opts: { partial?: boolean }) => (opts.partial ? listPartials() : listModels(prefix)));
 }
