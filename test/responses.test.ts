@@ -2,8 +2,10 @@
 // against stories260K through the real engine.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import OpenAI from "openai";
-import { createFromGguf, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { RUNNER_STOPPED_MESSAGE } from "../src/runner/protocol.js";
+import { createFromGguf, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 import { callSchema, JSON_CALLS } from "./support/tools.js";
 
 let srv: TestServer;
@@ -291,4 +293,46 @@ test("errors: a missing model is a 404 in OpenAI's shape; bad input is a 400 wit
     openai.responses.create({ model: "stories", input: "hi", previous_response_id: "resp_1" }),
     (e: APIError) => e.status === 400,
   );
+});
+
+/** SSE events of a streaming response, read as they come; `onEvent` may act mid-stream. */
+async function readEvents(body: unknown, onEvent: (e: { type: string; [k: string]: unknown }) => void) {
+  const res = await post(srv.url, "/v1/responses", body);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
+  const decoder = new TextDecoder();
+  let buf = "";
+  const events: { type: string; [k: string]: unknown }[] = [];
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+      const [eventLine, dataLine] = buf.slice(0, i).split("\n");
+      buf = buf.slice(i + 2);
+      const e = JSON.parse(dataLine!.slice("data: ".length));
+      assert.equal(eventLine, `event: ${e.type}`);
+      events.push(e);
+      onEvent(e);
+    }
+  }
+  return events;
+}
+
+test("a runner that dies mid-stream ends the stream with response.failed; the next request works", async () => {
+  let killed = false;
+  const events = await readEvents({ model: "stories", input: "Once upon a time", stream: true, max_output_tokens: 4000 }, (e) => {
+    if (killed || e.type !== "response.output_text.delta") return;
+    killed = true;
+    // The runner processes are the server's children.
+    const runners = execFileSync("pgrep", ["-P", String(srv.proc.pid)]).toString().trim().split("\n").map(Number);
+    for (const pid of runners) process.kill(pid, "SIGKILL");
+  });
+  const last = events.at(-1)!;
+  assert.equal(last.type, "response.failed", events.map((e) => e.type).join(","));
+  const response = last.response as { status: string; error: { code: string; message: string } };
+  assert.equal(response.status, "failed");
+  assert.equal(response.error.code, "server_error");
+  assert.equal(response.error.message, RUNNER_STOPPED_MESSAGE);
+  assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+  const again = await openai.responses.create({ ...greedy, input: "Once upon a time", max_output_tokens: 3 });
+  assert.equal(again.usage!.output_tokens, 3);
 });
