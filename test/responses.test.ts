@@ -61,6 +61,17 @@ test("items input and instructions render as system, user and assistant turns", 
     render.json._debug_info.rendered_template,
     "<system>Tell a story.\n<user>Once upon a time\n<assistant>there was a cat.\n<user>And then?\n",
   );
+  // input_image parts carry base64 data URLs through as the message's images.
+  const image = (url: string) =>
+    postJson(srv.url, "/v1/responses", {
+      model: "stories",
+      _debug_render_only: true,
+      input: [{ role: "user", content: [{ type: "input_text", text: "Look" }, { type: "input_image", detail: "auto", image_url: url }] }],
+    });
+  const withImage = await image("data:image/png;base64,iVBORw0KGgo=");
+  assert.equal(withImage.status, 200, withImage.text);
+  assert.equal(withImage.json._debug_info.image_count, 1);
+  assert.deepEqual([(await image("data:image/png;base64,!!")).json.error.message], ["invalid image input"]);
   // The same conversation generates through the SDK, the items typed as OpenAI defines them.
   const res = await openai.responses.create({
     ...greedy,
