@@ -206,6 +206,21 @@ test("function tools: a call comes back as a function_call item, and its output 
     render.json._debug_info.rendered_template,
     `U: Weather?\nA: {"name": "get_weather", "parameters": {"city":"${city}"}}\nT(get_weather): sunny\nA:`,
   );
+  // An assistant message replayed between a call and its output stays in the calling turn.
+  const replay = await postJson(srv.url, "/v1/responses", {
+    model: "tooly",
+    _debug_render_only: true,
+    input: [input[0], input[1], { role: "assistant", content: [{ type: "output_text", text: "Checking." }] }, input[2]],
+  });
+  assert.equal(replay.json._debug_info.rendered_template, render.json._debug_info.rendered_template);
+  // A namespace's member functions are declared as `<namespace>.<name>`.
+  const ns = await postJson(srv.url, "/v1/responses", {
+    model: "tooly",
+    _debug_render_only: true,
+    input: "Weather?",
+    tools: [{ type: "namespace", name: "meteo", tools: [{ type: "function", name: "today", parameters: { type: "object" } }] }],
+  });
+  assert.match(ns.json._debug_info.rendered_template, /^Tools: \{"type":"function","function":\{"name":"meteo\.today",/);
   const answer = await openai.responses.create({ model: "tooly", temperature: 0, tools, input, max_output_tokens: 8 });
   assert.equal(answer.status, "completed");
   assert.deepEqual(answer.output.map((o) => o.type), ["message"]);
