@@ -18,7 +18,7 @@ export type ResponsesInputItem =
   | { type: "web_search_call" };
 
 export interface ResponsesTool {
-  type: string;
+  type?: string;
   name?: string;
   description?: string;
   strict?: boolean;

@@ -6,26 +6,22 @@ import { thinkFromEffort } from "../../../api/openai.js";
 import type { ResponsesRequest, ResponsesTool } from "../../../api/responses.js";
 import { toMessages } from "./input.js";
 
+interface NativeTool {
+  type: string;
+  function: { name: string; description: string; parameters?: Record<string, unknown> };
+}
+
 /** Native tools for one declared tool; a namespace expands to its members, named `<namespace>.<name>`. */
-function nativeTools(tool: ResponsesTool): object[] {
+function nativeTools(tool: ResponsesTool): NativeTool[] {
   if (tool.type === "web_search") throw badRequest("the web_search tool is not supported by this server");
   if (tool.type === "namespace") {
-    return (tool.tools ?? []).flatMap(nativeTools).map((t) => {
-      const fn = (t as { function: { name: string } }).function;
-      const prefix = `${tool.name ?? ""}.`;
-      return tool.name && !fn.name.startsWith(prefix) ? { ...t, function: { ...fn, name: prefix + fn.name } } : t;
-    });
+    const prefix = `${tool.name ?? ""}.`;
+    return (tool.tools ?? []).flatMap(nativeTools).map((t) =>
+      tool.name && !t.function.name.startsWith(prefix) ? { ...t, function: { ...t.function, name: prefix + t.function.name } } : t,
+    );
   }
-  return [
-    {
-      type: tool.type,
-      function: {
-        name: tool.name ?? "",
-        description: tool.description ?? "",
-        ...(tool.parameters ? { parameters: tool.parameters } : {}),
-      },
-    },
-  ];
+  const parameters = tool.parameters ? { parameters: tool.parameters } : {};
+  return [{ type: tool.type || "function", function: { name: tool.name ?? "", description: tool.description ?? "", ...parameters } }];
 }
 
 function formatOf(r: ResponsesRequest): Format | undefined {
