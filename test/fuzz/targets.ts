@@ -19,6 +19,10 @@ import { parseTemplate, TemplateError } from "../../src/prompt/template.js";
 import { isValidName, parseModelName } from "../../src/store/name.js";
 import { validGguf } from "../support/gguf-bytes.js";
 import { jsonBodyText, modelfileText, mutatedBytes, nameText, safetensorsBytes, templateText } from "./arbitraries.js";
+import { decodeResponsesRequest } from "../../src/api/responses.js";
+import { toNativeChat as responsesToNativeChat } from "../../src/server/openai/responses/request.js";
+import { inflateZstd } from "../../src/server/zstd-body.js";
+import { responsesBodyText, zstdBodyBytes } from "./responses-arbitraries.js";
 
 export interface Target<T> {
   name: string;
@@ -80,6 +84,18 @@ export const targets: Target<any>[] = [
     arb: templateText,
     run: (source: string) => parseTemplate(source),
     expected: (e) => e instanceof TemplateError,
+  },
+  {
+    name: "responses request (JSON → native chat request)",
+    arb: fc.oneof(responsesBodyText, jsonBodyText),
+    run: (text: string) => responsesToNativeChat(decodeResponsesRequest(parseRequestJson(text))),
+    expected: (e) => e instanceof ApiError,
+  },
+  {
+    name: "zstd request body",
+    arb: zstdBodyBytes,
+    run: (bytes: Uint8Array) => inflateZstd(Buffer.from(bytes)),
+    expected: (e) => e instanceof ApiError,
   },
   {
     name: "model name parser",

@@ -13,6 +13,7 @@ import type { ServerContext } from "../services/context.js";
 import { embed } from "../services/embed.js";
 import { tapUsage } from "../observe/request-log.js";
 import { chat, generate } from "../services/inference.js";
+import { registerResponsesRoute } from "./responses.js";
 
 async function sse(reply: FastifyReply, events: AsyncIterable<object>) {
   await writeStream(reply, events, {
@@ -59,6 +60,8 @@ export async function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerCont
       const native = await embed(ctx, req, disconnectSignal(request, reply));
       sendJson(reply, 200, toEmbeddingList(native, body.model ?? "", base64));
     });
+
+    registerResponsesRoute(scope, ctx);
 
     scope.get("/v1/models", async (_request, reply) => sendJson(reply, 200, await listOpenAIModels(ctx)));
     scope.get<{ Params: { model: string } }>("/v1/models/:model", async (request, reply) =>
