@@ -16,6 +16,7 @@ import { registerNativeRoutes } from "./routes/native.js";
 import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerUiRoutes } from "./routes/ui.js";
 import type { ServerContext } from "./services/context.js";
 
 export interface ServerOptions {
@@ -76,6 +77,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);
+  await registerUiRoutes(app);
 
   return app as unknown as FastifyInstance;
 }
