@@ -147,6 +147,32 @@ test("thinking is shown apart from the reply", { skip: NO_BROWSER }, async () =>
   }
 });
 
+test("errors: bad settings are refused on the page, the server's refusal shows on the reply", { skip: NO_BROWSER }, async () => {
+  const { context, page, errors } = await openPage(browser!, `${srv.url}/ui`);
+  try {
+    await page.selectOption("#model", "stories:latest");
+    await page.click("#settings summary");
+    await page.fill("#tools", "[{not json");
+    let chats = 0;
+    page.on("request", (r) => void (r.url().endsWith("/api/chat") && chats++));
+    await sendPrompt(page, "Once upon a time");
+    await page.locator("#status", { hasText: "Tools is not valid JSON" }).waitFor();
+    assert.equal(await page.locator(".msg").count(), 0);
+    assert.equal(await page.inputValue("#prompt"), "Once upon a time", "the message is kept to send again");
+    assert.equal(chats, 0);
+    // stories260K cannot think: the server's own message, on the reply.
+    await page.fill("#tools", "");
+    await page.check("#think");
+    await page.click("#send");
+    await assistant(page).locator(".error").waitFor();
+    assert.equal(await assistant(page).locator(".error").innerText(), '"stories:latest" does not support thinking');
+    assert.equal(await page.locator("#send").isVisible(), true);
+    assert.ok(errors.every((e) => /400/.test(e)), errors.join("\n"));
+  } finally {
+    await context.close();
+  }
+});
+
 test("stop ends a streaming reply on the server too, and a reload finds the conversation", { skip: NO_BROWSER }, async () => {
   const { context, page, errors } = await openPage(browser!, `${srv.url}/ui`);
   try {

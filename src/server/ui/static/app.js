@@ -118,7 +118,8 @@ async function send() {
   readSettings(conv);
   const user = { role: "user", content: text };
   if (state.pending.length) user.images = state.pending;
-  const reply = { role: "assistant", content: "", thinking: "" };
+  // `partial` stays set in storage if the page closes mid-reply, so it reads as stopped later.
+  const reply = { role: "assistant", content: "", thinking: "", partial: true };
   conv.messages.push(user, reply);
   let request;
   try {
@@ -140,15 +141,20 @@ async function send() {
   save();
   scrollToEnd();
 
-  // Redraw at most once a frame however fast chunks come.
+  // Redraw at most once a frame however fast chunks come; save the partial reply about once a second
+  // (saving writes every conversation, images included).
   let queued = false;
+  let saved = Date.now();
   const redraw = () => {
     if (queued) return;
     queued = true;
     requestAnimationFrame(() => {
       queued = false;
-      if (state.controller) node = updateMessage(node, reply, true);
-      save();
+      if (state.controller === controller) node = updateMessage(node, reply, true);
+      if (Date.now() - saved > 1000) {
+        save();
+        saved = Date.now();
+      }
       scrollToEnd();
     });
   };
@@ -172,6 +178,7 @@ async function send() {
     state.controller = null;
     busy(false);
     if (!reply.thinking) delete reply.thinking;
+    delete reply.partial;
     conv.updated = Date.now();
     save();
     if (node.isConnected) updateMessage(node, reply, false);
@@ -251,6 +258,14 @@ function bind() {
 }
 
 function start() {
+  for (const conv of state.conversations) {
+    for (const m of conv.messages) {
+      if (m.partial) {
+        delete m.partial;
+        m.stopped = true;
+      }
+    }
+  }
   if (state.conversations.length === 0) state.conversations.push(store.newConversation());
   if (!state.conversations.some((c) => c.id === store.currentId())) store.setCurrentId(state.conversations[0].id);
   bind();
