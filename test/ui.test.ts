@@ -208,6 +208,31 @@ test("stop ends a streaming reply on the server too, and a reload finds the conv
   }
 });
 
+test("a reload in the middle of a reply keeps what had arrived, marked stopped", { skip: NO_BROWSER }, async () => {
+  const { context, page, errors } = await openPage(browser!, `${srv.url}/ui`);
+  try {
+    await page.selectOption("#model", "endless:latest");
+    await sendPrompt(page, "Once upon a time");
+    // Wait until part of the reply has been saved while it streams.
+    await page.waitForFunction(() => {
+      const saved = JSON.parse((globalThis as any).localStorage.getItem("corral.conversations") ?? "[]");
+      const reply = saved[0]?.messages?.[1];
+      return reply?.partial === true && reply.content.length > 0;
+    });
+    await page.reload();
+    await ready(page);
+    await assistant(page).locator(".stopped").waitFor();
+    assert.ok((await assistant(page).locator(".content").innerText()).length > 0);
+    assert.equal(await page.locator("#stop").isVisible(), false);
+    // The page going away ended the generation: the one slot is free again.
+    const next = await postJson(srv.url, "/api/generate", { model: "endless", prompt: "Once", stream: false, options: { num_predict: 2 } });
+    assert.equal(next.json.eval_count, 2);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("an attached image goes into the message's images as base64", { skip: NO_BROWSER }, async () => {
   const { context, page } = await openPage(browser!, `${srv.url}/ui`);
   try {
