@@ -23,6 +23,8 @@ export interface OpenedPage {
 /** A fresh browser profile (its own localStorage) with the page loaded and its model list fetched. */
 export async function openPage(browser: Browser, url: string): Promise<OpenedPage> {
   const context = await browser.newContext();
+  // Generous: a loaded machine may take a while to start a model's runner.
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
