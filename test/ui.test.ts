@@ -110,12 +110,13 @@ test("pick a model, chat with options, and see the streamed reply with its speed
     await page.fill("#temperature", "0");
     await page.fill("#seed", "42");
     await page.fill("#num-ctx", "256");
+    await page.fill("#system", "Tell stories.");
     const sent = page.waitForRequest((r) => r.url().endsWith("/api/chat"));
     await sendPrompt(page, "Once upon a time");
     const body = (await sent).postDataJSON();
     assert.deepEqual(body, {
       model: "stories:latest",
-      messages: [{ role: "user", content: "Once upon a time" }],
+      messages: [{ role: "system", content: "Tell stories." }, { role: "user", content: "Once upon a time" }],
       options: { temperature: 0, seed: 42, num_ctx: 256 },
       stream: true,
     });
@@ -125,6 +126,12 @@ test("pick a model, chat with options, and see the streamed reply with its speed
     const direct = await postJson(srv.url, "/api/chat", { ...body, stream: false });
     assert.equal(await assistant(page).locator(".content").innerText(), direct.json.message.content.trim());
     assert.equal(await page.locator("#conversations li.active button.open").innerText(), "Once upon a time");
+    // The next turn carries the conversation so far; Enter sends.
+    const second = page.waitForRequest((r) => r.url().endsWith("/api/chat"));
+    await page.fill("#prompt", "The end");
+    await page.press("#prompt", "Enter");
+    assert.deepEqual((await second).postDataJSON().messages, [...body.messages, direct.json.message, { role: "user", content: "The end" }].map(({ role, content }) => ({ role, content })));
+    await page.locator(".msg.assistant .stats").nth(1).waitFor();
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -286,6 +293,12 @@ test("model text renders as safe Markdown, with tool calls and a copy button", {
     await reply.locator(".meta button.copy").click();
     await reply.locator(".meta button.copy", { hasText: "Copied" }).waitFor();
     assert.equal(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText()), content);
+    // Deleting the only conversation leaves a fresh one, also after a reload.
+    await page.locator("#conversations li", { hasText: "Seeded" }).locator("button.delete").click();
+    await page.reload();
+    await ready(page);
+    assert.deepEqual(await page.locator("#conversations li button.open").allInnerTexts(), ["New chat"]);
+    assert.equal(await page.locator(".msg").count(), 0);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
