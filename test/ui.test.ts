@@ -143,11 +143,21 @@ test("thinking is shown apart from the reply", { skip: NO_BROWSER }, async () =>
   try {
     await page.selectOption("#model", "thinker:latest");
     await page.click("#settings summary");
-    await page.check("#think");
+    await page.selectOption("#think", "true");
+    const sent = page.waitForRequest((r) => r.url().endsWith("/api/chat"));
     await sendPrompt(page, "Once upon a time");
+    assert.equal((await sent).postDataJSON().think, true);
     await assistant(page).locator(".stats").waitFor();
     assert.equal(await assistant(page).locator(".thinking-text").textContent(), ", there was a little girl named ");
     assert.match(await assistant(page).locator(".content").innerText(), /^\. She loved to play/);
+    // Off: the same words, all in the reply. A new chat starts from default settings.
+    await page.click("#new-chat");
+    assert.equal(await page.inputValue("#think"), "");
+    await page.selectOption("#think", "false");
+    await sendPrompt(page, "Once upon a time");
+    await assistant(page).locator(".stats").waitFor();
+    assert.equal(await assistant(page).locator(".thinking").count(), 0);
+    assert.match(await assistant(page).locator(".content").innerText(), /^, there was a little girl named Lily\. She/);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -169,7 +179,7 @@ test("errors: bad settings are refused on the page, the server's refusal shows o
     assert.equal(chats, 0);
     // stories260K cannot think: the server's own message, on the reply.
     await page.fill("#tools", "");
-    await page.check("#think");
+    await page.selectOption("#think", "high");
     await page.click("#send");
     await assistant(page).locator(".error").waitFor();
     assert.equal(await assistant(page).locator(".error").innerText(), '"stories:latest" does not support thinking');
@@ -311,6 +321,9 @@ test("with API keys the page loads without one, asks for it, and chats with it",
   try {
     await page.locator("#status", { hasText: "requires an API key" }).waitFor();
     assert.equal(await page.locator("#model option").count(), 0);
+    await page.fill("#api-key", "wrong");
+    await page.press("#api-key", "Tab");
+    await page.locator("#status", { hasText: "refused this API key" }).waitFor();
     await page.fill("#api-key", KEY);
     await page.press("#api-key", "Tab");
     await page.locator("#model option[value='stories:latest']").waitFor({ state: "attached" });

@@ -96,7 +96,7 @@ async function loadModels() {
     select.replaceChildren();
     if (e.status === 401) {
       $("settings").open = true;
-      status("This server requires an API key: enter it under Settings.", "error");
+      status(store.apiKey() ? "The server refused this API key: check it under Settings." : "This server requires an API key: enter it under Settings.", "error");
     } else {
       status(`Could not list models: ${e.message}`, "error");
     }

@@ -9,7 +9,7 @@ const FIELDS = { temperature: "temperature", seed: "seed", num_ctx: "num-ctx" };
 export function showSettings(conv) {
   $("system").value = conv.system ?? "";
   for (const [option, id] of Object.entries(FIELDS)) $(id).value = conv.options?.[option] ?? "";
-  $("think").checked = Boolean(conv.think);
+  $("think").value = thinkValue(conv.think);
   $("tools").value = conv.tools ?? "";
 }
 
@@ -17,8 +17,14 @@ export function readSettings(conv) {
   conv.system = $("system").value;
   conv.options = { ...DEFAULT_OPTIONS };
   for (const [option, id] of Object.entries(FIELDS)) conv.options[option] = $(id).value.trim();
-  conv.think = $("think").checked;
+  conv.think = $("think").value;
   conv.tools = $("tools").value;
+}
+
+/** "" (the model's default), "true", "false" or a level; older saves kept a boolean. */
+function thinkValue(think) {
+  if (think === true) return "true";
+  return typeof think === "string" ? think : "";
 }
 
 /** The options that were set, as numbers. */
@@ -58,7 +64,8 @@ export function chatRequest(conv) {
   });
   if (conv.system.trim()) messages.unshift({ role: "system", content: conv.system });
   const body = { model: conv.model, messages, options: options(conv) };
-  if (conv.think) body.think = true;
+  const think = thinkValue(conv.think);
+  if (think) body.think = think === "true" ? true : think === "false" ? false : think;
   const t = tools(conv);
   if (t) body.tools = t;
   return body;

@@ -22,7 +22,7 @@ export function newConversation(model = "") {
     model,
     system: "",
     options: { ...DEFAULT_OPTIONS },
-    think: false,
+    think: "",
     messages: [],
     updated: Date.now(),
   };
