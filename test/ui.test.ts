@@ -177,11 +177,20 @@ test("errors: bad settings are refused on the page, the server's refusal shows o
     assert.equal(await page.locator(".msg").count(), 0);
     assert.equal(await page.inputValue("#prompt"), "Once upon a time", "the message is kept to send again");
     assert.equal(chats, 0);
-    // stories260K cannot think: the server's own message, on the reply.
+    // stories260K's template has no tools: the server's own message, on the reply.
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
+    await page.fill("#tools", JSON.stringify(tools));
+    const sent = page.waitForRequest((r) => r.url().endsWith("/api/chat"));
+    await page.click("#send");
+    assert.deepEqual((await sent).postDataJSON().tools, tools);
+    await assistant(page).locator(".error").waitFor();
+    assert.match(await assistant(page).locator(".error").innerText(), /stories:latest does not support tools$/);
+    // Nor can it think.
     await page.fill("#tools", "");
     await page.selectOption("#think", "high");
+    await page.fill("#prompt", "Once upon a time");
     await page.click("#send");
-    await assistant(page).locator(".error").waitFor();
+    await page.locator(".msg.assistant .error").nth(1).waitFor();
     assert.equal(await assistant(page).locator(".error").innerText(), '"stories:latest" does not support thinking');
     assert.equal(await page.locator("#send").isVisible(), true);
     assert.ok(errors.every((e) => /400/.test(e)), errors.join("\n"));
