@@ -106,7 +106,6 @@ async function loadModels() {
 function busy(on) {
   $("send").hidden = on;
   $("stop").hidden = !on;
-  document.body.classList.toggle("busy", on);
 }
 
 async function send() {
