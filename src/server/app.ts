@@ -17,6 +17,7 @@ import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerPartialRoutes } from "./routes/partials.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerUiRoutes } from "./routes/ui.js";
 import type { ServerContext } from "./services/context.js";
 
 export interface ServerOptions {
@@ -78,6 +79,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   await registerEmbedRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);
+  await registerUiRoutes(app);
 
   return app as unknown as FastifyInstance;
 }

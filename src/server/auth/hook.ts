@@ -5,10 +5,10 @@ import { openAIError } from "../../api/openai.js";
 import { sendJson } from "../reply.js";
 import type { ApiKeys } from "./keys.js";
 
-/** Routes a load balancer or a human may probe without a key. */
+/** Routes a load balancer or a human may probe without a key; the chat page (its API calls carry the key). */
 function isOpen(method: string, path: string): boolean {
   if (method !== "GET" && method !== "HEAD") return false;
-  return path === "/" || path === "/health";
+  return path === "/" || path === "/health" || path === "/ui" || path.startsWith("/ui/");
 }
 
 function bearer(header: string | undefined): string | undefined {

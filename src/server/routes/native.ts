@@ -13,7 +13,6 @@ import { chat, generate } from "../services/inference.js";
 import { blobExists, copyModel, deleteModel, listModels, runningModels, showModel, uploadBlob } from "../services/models.js";
 
 export async function registerNativeRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get("/", (_req, reply) => reply.type("text/plain; charset=utf-8").send("Ollama is running"));
   app.get("/api/version", (_req, reply) => sendJson(reply, 200, { version: VERSION }));
 
   app.post("/api/generate", async (request, reply) => {
