@@ -12,11 +12,17 @@ import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../en
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";
+import { mediaMarker, mediaPrompt, namesImages } from "./media.js";
+
+/** Ollama's answer when a model without a projector is given images. */
+export const NO_VISION = "this model is missing data required for image input";
 
 export class LlamaServerEngine implements Engine {
   /** For generative models, a second instance with embeddings on, started by the first embed request. */
   private embedder?: Promise<LlamaServerProcess>;
   private disposed = false;
+  /** llama-server's media marker, when a projector is loaded. */
+  private marker?: string;
 
   private constructor(
     private readonly params: LoadParams,
@@ -64,6 +70,7 @@ export class LlamaServerEngine implements Engine {
       // SentencePiece vocabularies put a space before the first word; detokenized text drops it, as llama.cpp's own detokenizer does.
       const spaceFirst = kvString(gguf, "tokenizer.ggml.model") === "llama" && gguf.metadata.get("tokenizer.ggml.add_space_prefix")?.value !== false;
       engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died);
+      if (params.projectorPath) engine.marker = await mediaMarker(main.http);
       if (params.embedding) engine.embedder = Promise.resolve(main);
       return engine;
     } catch (e) {
@@ -88,7 +95,13 @@ export class LlamaServerEngine implements Engine {
     let body: Record<string, unknown>;
     let promptTokens: number;
     let nPredict = p.maxTokens > 0 ? p.maxTokens : -1;
-    if (p.suffix !== undefined) {
+    const media = p.suffix === undefined && p.images?.length && namesImages(p.prompt);
+    if (media) {
+      if (!this.marker) throw new EngineError(400, NO_VISION);
+      // llama.cpp lays out text and image tokens itself; its count (images included) replaces this one.
+      body = { prompt: mediaPrompt(p.prompt, p.images!, this.marker, this.info.bosText) };
+      promptTokens = 0;
+    } else if (p.suffix !== undefined) {
       body = infillBody(p);
       // llama-server lays out the FIM tokens itself; its count replaces this one when it reports.
       promptTokens = (await this.tokenize(p.prompt)).length + (await this.tokenize(p.suffix)).length;
@@ -136,7 +149,7 @@ export class LlamaServerEngine implements Engine {
     const t = final?.timings;
     const stats: GenerateStats = {
       doneReason: final?.stop_type === "limit" ? "length" : "stop",
-      promptTokens: p.suffix !== undefined ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
+      promptTokens: p.suffix !== undefined || media ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
       promptEvalNs: t ? Math.round(t.prompt_ms * 1e6) : Number((firstToken ?? end) - start),
       evalTokens: t ? t.predicted_n : evalTokens,
       evalNs: t ? Math.round(t.predicted_ms * 1e6) : firstToken == null ? 0 : Number(end - firstToken),
@@ -151,6 +164,10 @@ export class LlamaServerEngine implements Engine {
       return await call;
     } catch (e) {
       if (!(e instanceof EngineError) && (await this.main.exitedWithin(2000))) await new Promise(() => {});
+      // Image tokens are laid out by llama-server, so for image prompts only it can tell that they do not fit.
+      if (e instanceof EngineError && /exceeds the available context size|larger than the max context size/.test(e.message)) {
+        throw new EngineError(400, PROMPT_TOO_LONG);
+      }
       throw e;
     }
   }
