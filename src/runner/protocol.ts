@@ -168,3 +168,6 @@ export const RUNNER_STOPPED_MESSAGE =
 /** The answer to images on an engine that cannot read them. */
 export const IMAGES_NEED_LLAMA_SERVER =
   "images need the llama-server engine: node-llama-cpp has no multimodal support (unset CORRAL_ENGINE or set it to llama-server)";
+
+/** Ollama's answer when a model without a projector is given images. */
+export const NO_VISION_MESSAGE = "this model is missing data required for image input";

@@ -7,15 +7,12 @@ import { readGguf } from "../../../gguf/reader.js";
 import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
-import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams } from "../../protocol.js";
+import { NO_VISION_MESSAGE, type EmbedParams, type EmbedResult, type GenerateParams, type GenerateStats, type LoadedInfo, type LoadParams, type LlamaServerParams } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";
 import { mediaMarker, mediaPrompt, namesImages } from "./media.js";
-
-/** Ollama's answer when a model without a projector is given images. */
-export const NO_VISION = "this model is missing data required for image input";
 
 export class LlamaServerEngine implements Engine {
   /** For generative models, a second instance with embeddings on, started by the first embed request. */
@@ -97,7 +94,7 @@ export class LlamaServerEngine implements Engine {
     let nPredict = p.maxTokens > 0 ? p.maxTokens : -1;
     const media = p.suffix === undefined && p.images?.length && namesImages(p.prompt);
     if (media) {
-      if (!this.marker) throw new EngineError(400, NO_VISION);
+      if (!this.marker) throw new EngineError(400, NO_VISION_MESSAGE);
       // llama.cpp lays out text and image tokens itself; its count (images included) replaces this one.
       body = { prompt: mediaPrompt(p.prompt, p.images!, this.marker, this.info.bosText) };
       promptTokens = 0;
