@@ -11,7 +11,8 @@ import { Ollama } from "ollama";
 import sharp from "sharp";
 import { normaliseImage } from "../src/server/services/images.js";
 import { IMAGES_NEED_LLAMA_SERVER, NO_VISION_MESSAGE } from "../src/runner/protocol.js";
-import { runCli } from "./support/cli.js";
+import { CLI, runCli } from "./support/cli.js";
+import { Terminal } from "./support/tmux.js";
 import { config, ensureEngine } from "./support/engine.js";
 import { createFromGguf, postJson, startTestServer, STORIES, uploadBlob, type TestServer } from "./support/server.js";
 import { b64, BLUE, buildVisionLlama, createVisionModel, gif, GREEN, IMAGE_TOKENS, IMAGE_WRAP, jpeg, png, PROJECTOR, RED, webp } from "./support/vision.js";
@@ -30,6 +31,8 @@ before(async () => {
   srv = await startTestServer({ OLLAMA_NUM_PARALLEL: "2" });
   await createVisionModel(srv.url, "vis", modelPath);
   await createFromGguf(srv.url, "stories", STORIES);
+  // For the CLI: EOS never wins on this model, so bound its answers.
+  await postJson(srv.url, "/api/create", { model: "vis8", from: "vis", parameters: { num_predict: 8 }, stream: false });
   images.red = b64(await png(RED));
   images.blue = b64(await png(BLUE));
   images.redJpeg = b64(await jpeg(RED));
@@ -227,13 +230,48 @@ test("Modelfile: FROM a directory holding model and projector, or a second FROM 
 
 test("corral run attaches an image path in the prompt (one shot)", { skip: !onLlamaServer }, async () => {
   await writeFile(join(dir, "photo.png"), await png(RED));
-  // EOS never wins on this model: bound the answer.
-  assert.equal((await postJson(srv.url, "/api/create", { model: "vis8", from: "vis", parameters: { num_predict: 8 }, stream: false })).status, 200);
   const r = await runCli(`127.0.0.1:${srv.port}`, ["run", "--verbose", "vis8", "describe this ./photo.png"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /Added image '\.\/photo\.png'/);
   const count = Number(/prompt eval count:\s+(\d+)/.exec(r.stderr)?.[1]);
   assert.ok(count > IMAGE_TOKENS, r.stderr);
+});
+
+test("the REPL attaches an image path in a message, and the next turn keeps it", { skip: !onLlamaServer }, async () => {
+  await writeFile(join(dir, "blue.png"), await png(BLUE));
+  const t = await Terminal.start([process.execPath, CLI, "run", "vis8"], { OLLAMA_HOST: `127.0.0.1:${srv.port}`, HOME: dir });
+  const ready = (s: string) => s.endsWith(">>> Send a message (/? for help)");
+  try {
+    await t.waitFor(ready);
+    await t.line(`what is this ${join(dir, "blue.png")}`);
+    await t.waitFor((s) => s.includes(`Added image '${join(dir, "blue.png")}'`) && ready(s));
+    await t.line("/set verbose");
+    await t.waitFor((s) => s.includes("Set 'verbose' mode.") && ready(s));
+    await t.line("and now?");
+    const screen = await t.waitFor((s) => /prompt eval count:\s+\d+/.test(s) && ready(s));
+    // The second turn's prompt still holds the first turn's image.
+    assert.ok(Number(/prompt eval count:\s+(\d+)/.exec(screen)![1]) > IMAGE_TOKENS, screen);
+  } finally {
+    await t.stop();
+  }
+});
+
+test("image and text requests share the slots: in parallel, each answers as it does alone", { skip: !onLlamaServer }, async () => {
+  const alone = {
+    red: (await generate({ prompt: "describe", images: [images.red] })).response,
+    blue: (await chat([{ role: "user", content: "describe", images: [images.blue] }])).message.content,
+    text: (await generate({ prompt: "Once upon a time" })).response,
+  };
+  const [red, blue, text, red2] = await Promise.all([
+    generate({ prompt: "describe", images: [images.red] }),
+    chat([{ role: "user", content: "describe", images: [images.blue] }]),
+    generate({ prompt: "Once upon a time" }),
+    generate({ prompt: "describe", images: [images.red] }),
+  ]);
+  assert.equal(red.response, alone.red);
+  assert.equal(red2.response, alone.red);
+  assert.equal(blue.message.content, alone.blue);
+  assert.equal(text.response, alone.text);
 });
 
 test("images on the node-llama-cpp engine: a 400 naming the missing engine", async () => {
