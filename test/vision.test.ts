@@ -12,6 +12,7 @@ import sharp from "sharp";
 import { normaliseImage } from "../src/server/services/images.js";
 import { IMAGES_NEED_LLAMA_SERVER, NO_VISION_MESSAGE } from "../src/runner/protocol.js";
 import { CLI, runCli } from "./support/cli.js";
+import { startRegistry } from "./support/registry.js";
 import { Terminal } from "./support/tmux.js";
 import { config, ensureEngine } from "./support/engine.js";
 import { createFromGguf, postJson, startTestServer, STORIES, uploadBlob, type TestServer } from "./support/server.js";
@@ -272,6 +273,28 @@ test("image and text requests share the slots: in parallel, each answers as it d
   assert.equal(red2.response, alone.red);
   assert.equal(blue.message.content, alone.blue);
   assert.equal(text.response, alone.text);
+});
+
+test("a model pulled from a registry with a projector layer loads with it", { skip: !onLlamaServer }, async () => {
+  const registry = await startRegistry();
+  const other = await startTestServer();
+  try {
+    const name = `${registry.host}/corral/vis:v1`;
+    assert.equal((await postJson(srv.url, "/api/copy", { source: "vis", destination: name })).status, 200);
+    assert.equal((await postJson(srv.url, "/api/push", { model: name, insecure: true, stream: false })).status, 200);
+    const pulled = await postJson(other.url, "/api/pull", { model: name, insecure: true, stream: false });
+    assert.equal(pulled.status, 200, pulled.text);
+    const manifest = (await postJson(other.url, "/api/show", { model: name })).json;
+    assert.ok(manifest.capabilities.includes("vision"));
+    const want = await generate({ prompt: "describe", images: [images.blue] });
+    const res = await postJson(other.url, "/api/generate", { model: name, prompt: "describe", images: [images.blue], stream: false, options: greedy });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.response, want.response);
+    assert.equal(res.json.prompt_eval_count, want.prompt_eval_count);
+  } finally {
+    await other.stop();
+    await registry.stop();
+  }
 });
 
 test("images on the node-llama-cpp engine: a 400 naming the missing engine", async () => {
