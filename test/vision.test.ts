@@ -189,7 +189,7 @@ test("a text-only model given an image answers Ollama's error", async () => {
   }
 });
 
-test("a corrupt or non-image payload is a 400, and the model still serves", async () => {
+test("a corrupt or non-image payload is a 400, and the model still serves", { skip: !onLlamaServer }, async () => {
   for (const data of [b64(Buffer.from("this is not an image")), b64((await png(RED)).subarray(0, 60)), b64(Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>"))]) {
     const res = await postJson(srv.url, "/api/generate", { model: "vis", prompt: "hi", stream: false, images: [data] });
     assert.equal(res.status, 400, res.text);
@@ -197,7 +197,15 @@ test("a corrupt or non-image payload is a 400, and the model still serves", asyn
   }
   const empty = await postJson(srv.url, "/api/chat", { model: "vis", stream: false, messages: [{ role: "user", content: "hi", images: [""] }] });
   assert.equal(empty.status, 400);
-  if (onLlamaServer) assert.equal((await generate({ prompt: "describe", images: [images.red] })).eval_count, 12);
+  assert.equal((await generate({ prompt: "describe", images: [images.red] })).eval_count, 12);
+});
+
+test("an image prompt longer than the context is a 400, and the slot is free again", { skip: !onLlamaServer }, async () => {
+  const long = "once upon a time ".repeat(600);
+  const res = await postJson(srv.url, "/api/generate", { model: "vis", prompt: long, images: [images.red], stream: false, options: { ...greedy, num_ctx: 2048 } });
+  assert.equal(res.status, 400, res.text);
+  assert.match(res.json.error, /^the prompt is longer than the context length/);
+  assert.equal((await generate({ prompt: "describe", images: [images.red], options: { ...greedy, num_ctx: 2048 } })).eval_count, 12);
 });
 
 test("a missing projector blob fails the create with a clear 400", async () => {
