@@ -10,6 +10,7 @@ import OpenAI from "openai";
 import { Ollama } from "ollama";
 import sharp from "sharp";
 import { normaliseImage } from "../src/server/services/images.js";
+import { mediaPrompt } from "../src/runner/drivers/llama-server/media.js";
 import { IMAGES_NEED_LLAMA_SERVER, NO_VISION_MESSAGE } from "../src/runner/protocol.js";
 import { CLI, runCli } from "./support/cli.js";
 import { startRegistry } from "./support/registry.js";
@@ -131,6 +132,12 @@ test("large images are shrunk to the projector's input, aspect kept, as PNG", as
   assert.ok(meta.height === 21 || meta.height === 22, String(meta.height));
   const small = await sharp(Buffer.from(await normaliseImage(b64(await png(BLUE, 20, 10)), 32), "base64")).metadata();
   assert.deepEqual([small.width, small.height], [20, 10]);
+});
+
+test("llama-server's prompt: each [img-N] becomes its marker and image N, in order; the BOS text goes", () => {
+  const p = mediaPrompt("<s>[img-1] a [img-0] b [img-1]", ["A", "B"], "<M>", "<s>");
+  assert.deepEqual(p, { prompt_string: "<M> a <M> b <M>", multimodal_data: ["B", "A", "B"] });
+  assert.throws(() => mediaPrompt("[img-2]", ["A"], "<M>", ""), { status: 400, message: "invalid image index: 2" });
 });
 
 test("the official ollama client's images (bytes and base64)", { skip: !onLlamaServer }, async () => {
