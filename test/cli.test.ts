@@ -324,7 +324,7 @@ test("a vision model gets the images named in the prompt", async () => {
   const dir = join(work, "vision");
   await mkdir(dir, { recursive: true });
   // Text weights as wide as the projector's output, or llama-server refuses the pair.
-  await copyFile(await buildVisionLlama(), join(dir, "weights.gguf"));
+  await copyFile(await buildVisionLlama(dir), join(dir, "weights.gguf"));
   await writeFile(join(dir, "Modelfile"), `FROM ./weights.gguf\nFROM ${PROJECTOR}\nPARAMETER num_predict 4\n`);
   ok(await cli(["create", "seer"], { cwd: dir }));
   assert.match(ok(await cli(["show", "seer"])).stdout, /^ {2}Capabilities\n {4}completion {4}\n {4}vision {8}\n/m);

@@ -2,7 +2,7 @@
 // made at test time, through every API family, the official clients and the CLI.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile, copyFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
@@ -39,7 +39,10 @@ before(async () => {
   images.blue = b64(await png(BLUE));
   images.redJpeg = b64(await jpeg(RED));
 });
-after(() => srv?.stop());
+after(async () => {
+  await srv?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 /** The image's embeddings plus the text the projector wraps them in (gemma3's start/end-of-image). */
 function assertImageGrowth(grown: number) {
@@ -228,7 +231,7 @@ test("a missing projector blob fails the create with a clear 400", async () => {
 
 test("Modelfile: FROM a directory holding model and projector, or a second FROM line", async () => {
   const modelDir = join(dir, "model-dir");
-  await import("node:fs/promises").then((fs) => fs.mkdir(modelDir, { recursive: true }));
+  await mkdir(modelDir, { recursive: true });
   await copyFile(modelPath, join(modelDir, "model.gguf"));
   await copyFile(PROJECTOR, join(modelDir, "mmproj-model.gguf"));
   const host = `127.0.0.1:${srv.port}`;
