@@ -3,13 +3,14 @@
 // from a Modelfile, run with a prompt and with piped stdin, stop / cp / rm, and the errors.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GgufValueType } from "../src/gguf/types.js";
 import { VERSION } from "../src/version.js";
 import { runCli, type CliResult } from "./support/cli.js";
 import { rewriteGguf } from "./support/gguf.js";
+import { buildVisionLlama } from "./support/vision.js";
 import { createFromGguf, freePort, postJson, sha256File, SHARED, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
 let srv: TestServer;
@@ -324,7 +325,8 @@ test("a vision model gets the images named in the prompt", async () => {
   // Two FROM lines: the weights beside the Modelfile, the projector elsewhere.
   const dir = join(work, "vision");
   await mkdir(dir, { recursive: true });
-  await rewriteGguf(STORIES, join(dir, "weights.gguf"), (md) => md.set("general.name", { type: GgufValueType.STRING, value: "seer" }));
+  // Text weights as wide as the projector's output, or llama-server refuses the pair.
+  await copyFile(await buildVisionLlama(dir), join(dir, "weights.gguf"));
   await writeFile(join(dir, "Modelfile"), `FROM ./weights.gguf\nFROM ${PROJECTOR}\nPARAMETER num_predict 4\n`);
   ok(await cli(["create", "seer"], { cwd: dir }));
   assert.match(ok(await cli(["show", "seer"])).stdout, /^ {2}Capabilities\n {4}completion {4}\n {4}vision {8}\n/m);

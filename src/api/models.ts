@@ -127,6 +127,8 @@ export interface ShowResponse {
   details: ModelDetails;
   messages?: Message[];
   model_info: Record<string, unknown>;
+  /** The first projector's header, as model_info. */
+  projector_info?: Record<string, unknown>;
   tensors?: { name: string; type: string; shape: number[] }[];
   capabilities?: string[];
   modified_at: string;

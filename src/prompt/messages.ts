@@ -53,20 +53,22 @@ export function collate(messages: Message[]): { system: string; messages: Messag
  * Image markers for templates: each image gets a sequential id; the first `[img]` in the content
  * becomes `[img-N]`, otherwise `[img-N]` is put in front of the content.
  */
-export function tagImages(messages: Message[]): { messages: Message[]; images: number } {
+export function tagImages(messages: Message[]): { messages: Message[]; images: number; data: string[] } {
   let n = 0;
+  const data: string[] = [];
   const out = messages.map((m) => {
     if (!m.images?.length) return m;
     let prefix = "";
     let content = m.content;
-    for (const _ of m.images) {
+    for (const image of m.images) {
+      data.push(image);
       const tag = `[img-${n++}]`;
       if (content.includes("[img]")) content = content.replace("[img]", tag);
       else prefix += tag;
     }
     return { ...m, content: prefix + content };
   });
-  return { messages: out, images: n };
+  return { messages: out, images: n, data };
 }
 
 /** qwen3 and deepseek-r1: a leading <think> block is dropped from assistant turns before the last user turn. */

@@ -17,6 +17,8 @@ export interface Fitted {
   prompt: string;
   /** Images in the kept messages. */
   images: number;
+  /** Those images, in order: `[img-N]` names the Nth. */
+  imageData: string[];
 }
 
 export async function fitMessages(
@@ -40,6 +42,7 @@ export async function fitMessages(
     }
   }
   const kept = messages.slice(start);
-  const tagged = opts.imageMarkers ? tagImages(kept) : { messages: kept, images: kept.reduce((k, m) => k + (m.images?.length ?? 0), 0) };
-  return { prompt: render([...system, ...tagged.messages]), images: tagged.images };
+  const tagged = tagImages(kept);
+  const shown = opts.imageMarkers ? tagged.messages : kept;
+  return { prompt: render([...system, ...shown]), images: tagged.images, imageData: tagged.data };
 }

@@ -13,6 +13,8 @@ export interface LoadParams {
   modelPath: string;
   /** LoRA adapters applied to the context. */
   adapters: { path: string; scale: number }[];
+  /** Multimodal projector (mmproj GGUF) for image input; llama-server only. */
+  projectorPath?: string;
   /** Context size per sequence (Ollama's num_ctx). */
   contextSize: number;
   /** Logical batch size (num_batch). */
@@ -112,6 +114,11 @@ export interface GenerateParams {
   returnContext: boolean;
   /** false: the caller wants only the whole answer, so a driver may deliver the text in one piece. */
   stream?: boolean;
+  /**
+   * Images as base64 PNG; `[img-N]` in `prompt` places image N (ids index this list). An image the
+   * prompt does not name is not given to the model.
+   */
+  images?: string[];
 }
 
 export type DoneReason = "stop" | "length";
@@ -159,3 +166,10 @@ export type RunnerEvent =
 /** The message every request fails with when the runner process dies (Ollama's wording). */
 export const RUNNER_STOPPED_MESSAGE =
   "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details";
+
+/** The answer to images on an engine that cannot read them. */
+export const IMAGES_NEED_LLAMA_SERVER =
+  "images need the llama-server engine: node-llama-cpp has no multimodal support (unset CORRAL_ENGINE or set it to llama-server)";
+
+/** Ollama's answer when a model without a projector is given images. */
+export const NO_VISION_MESSAGE = "this model is missing data required for image input";

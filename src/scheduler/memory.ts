@@ -30,6 +30,7 @@ export function estimateMemory(m: MemoryInputs): number {
 export function estimateLoad(params: LoadParams, kvBytesPerToken: number, fileBytes: (path: string) => number): number {
   const files = [params.modelPath, ...params.adapters.map((a) => a.path)];
   if (params.llamaServer?.draft) files.push(params.llamaServer.draft.path);
+  if (params.projectorPath) files.push(params.projectorPath);
   return estimateMemory({
     weightsBytes: files.reduce((sum, f) => sum + fileBytes(f), 0),
     kvBytesPerToken,

@@ -8,6 +8,7 @@ import type { Capability } from "../capabilities.js";
 import { utcTimestamp } from "../time.js";
 import { acquire, isZeroKeepAlive, prepare, resolveThink, withLease, withLeaseSync } from "./inference-prep.js";
 import { debugInfo, formatFor, generateInput, outputOptions, promptModel, renderFitted } from "./prompt-render.js";
+import { messageImages, requestImages } from "./images.js";
 import { resolveModel } from "./resolve.js";
 import { durations, generateParams, stream } from "./token-stream.js";
 import { formatAfterThinking, formatsAfterThinking } from "./format-after-thinking.js";
@@ -37,6 +38,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
   if (!p.caps.includes("completion")) throw badRequest(`"${sent}" does not support generate`);
   if (req.suffix && !p.caps.includes("insert")) missing.push("insert");
   if (missing.length) throw badRequest(`${model.fullName} does not support ${missing.join("\n")}`);
+  req = { ...req, images: await requestImages(p, req.images) };
 
   const lease = await acquire(ctx, p, req, signal);
   if (prompt === "") {
@@ -48,7 +50,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     lease.release();
     return single({ ...base(), response: "", done: false, _debug_info: debugInfo(input.debug, input.images) });
   }
-  const params = { ...generateParams(p, input.text, req.format, req, !req.raw), suffix: input.suffix };
+  const params = { ...generateParams(p, input.text, req.format, req, !req.raw), suffix: input.suffix, images: input.imageData };
   const parser = new OutputParser(req.raw ? {} : withLeaseSync(lease, () => outputOptions(p, think, input.text, undefined)));
   // GenerateResponse field order: model, created_at, response, thinking?, done, ...
   const chunk = (d: OutputDelta, done: boolean) =>
@@ -102,7 +104,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   const base = () => ({ model: sent, created_at: utcTimestamp() });
   const emptyMessage: Message = { role: "assistant", content: "" };
   const single = (body: ChatResponse): Reply => ({ kind: "single", body });
-  const messages = (req.messages ?? []).map((m) => ({ ...m, role: (m.role ?? "").toLowerCase(), content: m.content ?? "" }));
+  let messages = (req.messages ?? []).map((m) => ({ ...m, role: (m.role ?? "").toLowerCase(), content: m.content ?? "" }));
   if (messages.length === 0 && isZeroKeepAlive(req.keep_alive)) {
     if (model.modelPath) await ctx.scheduler.unload(model.modelPath);
     return single({ ...base(), message: emptyMessage, done: true, done_reason: "unload" });
@@ -112,6 +114,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   if (!p.caps.includes("completion")) throw badRequest(`"${sent}" does not support chat`);
   const tools = req.tools?.length ? req.tools : undefined;
   if (tools && !p.caps.includes("tools")) throw badRequest(`${model.fullName} does not support tools`);
+  messages = await messageImages(p, messages);
 
   const lease = await acquire(ctx, p, req, signal);
   if (messages.length === 0) {
@@ -127,7 +130,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     lease.release();
     return single({ ...base(), message: emptyMessage, done: false, _debug_info: debugInfo(fitted.prompt, fitted.images) });
   }
-  const params = generateParams(p, fitted.prompt, req.format, req, false);
+  const params = { ...generateParams(p, fitted.prompt, req.format, req, false), images: fitted.imageData };
   const output = withLeaseSync(lease, () => outputOptions(p, think, fitted.prompt, tools));
   const parser = new OutputParser(output);
   const chunk = (d: OutputDelta): ChatResponse | undefined => (isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false });

@@ -70,6 +70,7 @@ export async function showModel(ctx: ServerContext, req: ShowRequest): Promise<S
   if (!model) throw notFound(`model '${displayShortest(name)}' not found`);
   const facts = await factsOf(model);
   const gguf = model.modelPath ? await readGguf(model.modelPath) : undefined;
+  const projector = model.projectorPaths[0] ? await readGguf(model.projectorPaths[0]) : undefined;
   const params = req.options ? { ...model.params, ...pickKnown(req.options) } : model.params;
   const system = req.system || model.system;
   const caps = capabilities(model, facts);
@@ -82,6 +83,7 @@ export async function showModel(ctx: ServerContext, req: ShowRequest): Promise<S
     details: detailsOf(model, facts),
     messages: model.messages.length ? model.messages.map((m) => ({ role: m.role, content: m.content })) : undefined,
     model_info: gguf ? modelInfo(gguf, Boolean(req.verbose)) : {},
+    projector_info: projector ? modelInfo(projector, Boolean(req.verbose)) : undefined,
     tensors: gguf ? tensorsInfo(gguf) : undefined,
     capabilities: caps.length ? caps : undefined,
     modified_at: localTimestamp(model.stored.modifiedAt),

@@ -4,7 +4,7 @@ import { ApiError } from "../../api/errors.js";
 import type { DebugInfo, GenerateRequest, Message, Think } from "../../api/inference.js";
 import { promptFormat, renderMessages, renderSuffix, type PromptFormat } from "../../prompt/build.js";
 import { jinjaThinkingTags, jinjaToolCallTag } from "../../prompt/jinja.js";
-import { generateMessages, type PromptModel } from "../../prompt/messages.js";
+import { generateMessages, tagImages, type PromptModel } from "../../prompt/messages.js";
 import type { OutputOptions } from "../../prompt/output.js";
 import { TemplateError, thinkingTags, toolCallTag } from "../../prompt/template.js";
 import { toolNames } from "../../prompt/tools.js";
@@ -51,7 +51,8 @@ export async function renderFitted(p: Prepared, lease: Lease, messages: Message[
     numCtx: Math.min(p.load.contextSize, info.contextSize),
     truncate: plan.truncate,
     imageTokens: p.model.projectorPaths.length > 0 ? 768 : 0,
-    imageMarkers: plan.format.kind === "go",
+    // Jinja templates have no marker of their own; the engine needs one where each image goes.
+    imageMarkers: plan.format.kind === "go" || p.model.projectorPaths.length > 0,
   });
 }
 
@@ -77,6 +78,8 @@ export function debugInfo(rendered: string, images: number): DebugInfo {
 export interface GenerateInput {
   text: string;
   images: number;
+  /** The images `[img-N]` in `text` names. */
+  imageData: string[];
   /** Fill-in-the-middle by the engine: `text` is the prefix. */
   suffix?: string;
   /** What _debug_render_only shows. */
@@ -87,16 +90,17 @@ export interface GenerateInput {
 export async function generateInput(p: Prepared, lease: Lease, req: GenerateRequest, think: Think | undefined): Promise<GenerateInput> {
   const prompt = req.prompt ?? "";
   const images = req.images?.length ?? 0;
-  if (req.raw) return { text: prompt, images, debug: prompt };
+  const imageData = req.images ?? [];
+  if (req.raw) return { text: prompt, images, imageData, debug: prompt };
   const prior = req.context?.length ? await lease.runner.detokenize(req.context) : "";
   if (req.suffix) {
     const format = formatFor(p, req.template);
     if (format.kind === "go" && (format.template.vars.has("suffix") || !p.facts.fim)) {
       const text = prior + templateErrors(() => renderSuffix(format.template, prompt, req.suffix!, think));
-      return { text, images, debug: text };
+      return { text, images, imageData, debug: text };
     }
     const fim = p.facts.fim!;
-    return { text: prompt, suffix: req.suffix, images, debug: `${fim.prefix}${prompt}${fim.suffix}${req.suffix}${fim.middle}` };
+    return { text: prompt, suffix: req.suffix, images, imageData, debug: `${fim.prefix}${prompt}${fim.suffix}${req.suffix}${fim.middle}` };
   }
   const messages = generateMessages(promptModel(p.model, p.facts), {
     prompt,
@@ -107,9 +111,10 @@ export async function generateInput(p: Prepared, lease: Lease, req: GenerateRequ
   if (req.template) {
     // A request template runs directly over the messages: no truncation, and .Tools is nil.
     const format = formatFor(p, req.template);
-    const text = prior + templateErrors(() => renderMessages(format, messages, { think }));
-    return { text, images, debug: text };
+    const tagged = tagImages(messages);
+    const text = prior + templateErrors(() => renderMessages(format, tagged.messages, { think }));
+    return { text, images, imageData: tagged.data, debug: text };
   }
   const fitted = await renderFitted(p, lease, messages, { format: formatFor(p), tools: [], think, truncate: req.truncate ?? true });
-  return { text: prior + fitted.prompt, images: fitted.images, debug: prior + fitted.prompt };
+  return { text: prior + fitted.prompt, images: fitted.images, imageData: fitted.imageData, debug: prior + fitted.prompt };
 }

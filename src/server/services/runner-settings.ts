@@ -57,6 +57,8 @@ function fileSize(path: string): number {
 
 export function loadParams(ctx: ServerContext, model: StoredModel & { modelPath: string }, facts: ModelFacts, options: Options): LoadParams {
   let numCtx = options.num_ctx > 0 ? options.num_ctx : ctx.config.contextLength || DEFAULT_CONTEXT_LENGTH;
+  // Ollama gives vision models at least 2048 tokens: one image alone may take hundreds.
+  if (model.projectorPaths.length > 0) numCtx = Math.max(2048, numCtx);
   if (facts.contextLength) numCtx = Math.min(numCtx, facts.contextLength);
   numCtx = Math.max(4, numCtx);
   const modelBytes = fileSize(model.modelPath);
@@ -73,6 +75,8 @@ export function loadParams(ctx: ServerContext, model: StoredModel & { modelPath:
     driver: engine.driver,
     modelPath: model.modelPath,
     adapters: model.adapterPaths.map((path) => ({ path, scale: 1 })),
+    // node-llama-cpp cannot load a projector; images are refused before they reach it.
+    projectorPath: engine.driver === "llama-server" ? model.projectorPaths[0] : undefined,
     contextSize: numCtx,
     batchSize: Math.max(1, Math.min(options.num_batch > 0 ? options.num_batch : 512, numCtx)),
     parallel: parallelSlots(c, facts, modelBytes, numCtx),

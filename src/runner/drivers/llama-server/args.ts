@@ -48,6 +48,11 @@ export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceK
   } else {
     // Ollama keeps generating past a full window by dropping old tokens.
     args.push("--context-shift");
+    if (p.projectorPath) {
+      args.push("--mmproj", p.projectorPath);
+      // The projector goes where the layers go: nowhere but the CPU when no layer is offloaded.
+      if (ls.gpuLayers === 0) args.push("--no-mmproj-offload");
+    }
     if (ls.draft) {
       args.push("--spec-draft-model", ls.draft.path, "--spec-draft-n-max", String(ls.draft.maxTokens));
       args.push("--spec-draft-ngl", ls.gpuLayers < 0 ? "auto" : String(ls.gpuLayers));

@@ -7,16 +7,19 @@ import { readGguf } from "../../../gguf/reader.js";
 import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
-import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams } from "../../protocol.js";
+import { NO_VISION_MESSAGE, type EmbedParams, type EmbedResult, type GenerateParams, type GenerateStats, type LoadedInfo, type LoadParams, type LlamaServerParams } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";
+import { mediaMarker, mediaPrompt, namesImages } from "./media.js";
 
 export class LlamaServerEngine implements Engine {
   /** For generative models, a second instance with embeddings on, started by the first embed request. */
   private embedder?: Promise<LlamaServerProcess>;
   private disposed = false;
+  /** llama-server's media marker, when a projector is loaded. */
+  private marker?: string;
 
   private constructor(
     private readonly params: LoadParams,
@@ -64,6 +67,7 @@ export class LlamaServerEngine implements Engine {
       // SentencePiece vocabularies put a space before the first word; detokenized text drops it, as llama.cpp's own detokenizer does.
       const spaceFirst = kvString(gguf, "tokenizer.ggml.model") === "llama" && gguf.metadata.get("tokenizer.ggml.add_space_prefix")?.value !== false;
       engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died);
+      if (params.projectorPath) engine.marker = await mediaMarker(main.http);
       if (params.embedding) engine.embedder = Promise.resolve(main);
       return engine;
     } catch (e) {
@@ -88,7 +92,13 @@ export class LlamaServerEngine implements Engine {
     let body: Record<string, unknown>;
     let promptTokens: number;
     let nPredict = p.maxTokens > 0 ? p.maxTokens : -1;
-    if (p.suffix !== undefined) {
+    const media = p.suffix === undefined && p.images?.length && namesImages(p.prompt);
+    if (media) {
+      if (!this.marker) throw new EngineError(400, NO_VISION_MESSAGE);
+      // llama.cpp lays out text and image tokens itself; its count (images included) replaces this one.
+      body = { prompt: mediaPrompt(p.prompt, p.images!, this.marker, this.info.bosText) };
+      promptTokens = 0;
+    } else if (p.suffix !== undefined) {
       body = infillBody(p);
       // llama-server lays out the FIM tokens itself; its count replaces this one when it reports.
       promptTokens = (await this.tokenize(p.prompt)).length + (await this.tokenize(p.suffix)).length;
@@ -136,7 +146,7 @@ export class LlamaServerEngine implements Engine {
     const t = final?.timings;
     const stats: GenerateStats = {
       doneReason: final?.stop_type === "limit" ? "length" : "stop",
-      promptTokens: p.suffix !== undefined ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
+      promptTokens: p.suffix !== undefined || media ? (final?.tokens_evaluated ?? promptTokens) : promptTokens,
       ...(t ? { promptEvalTokens: t.prompt_n } : {}),
       promptEvalNs: t ? Math.round(t.prompt_ms * 1e6) : Number((firstToken ?? end) - start),
       evalTokens: t ? t.predicted_n : evalTokens,
@@ -152,6 +162,10 @@ export class LlamaServerEngine implements Engine {
       return await call;
     } catch (e) {
       if (!(e instanceof EngineError) && (await this.main.exitedWithin(2000))) await new Promise(() => {});
+      // Image tokens are laid out by llama-server, so for image prompts only it can tell that they do not fit.
+      if (e instanceof EngineError && /exceeds the available context size|larger than the max context size/.test(e.message)) {
+        throw new EngineError(400, PROMPT_TOO_LONG);
+      }
       throw e;
     }
   }

@@ -24,6 +24,7 @@ import type {
   LoadParams,
   SamplingOptions,
 } from "../../protocol.js";
+import { IMAGES_NEED_LLAMA_SERVER } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
 import { StopFilter } from "../stop-filter.js";
 
@@ -119,6 +120,7 @@ export class NodeLlamaCppEngine implements Engine {
   }
 
   async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
+    if (p.images?.length) throw new EngineError(400, IMAGES_NEED_LLAMA_SERVER);
     const start = process.hrtime.bigint();
     const ctx = this.context.contextSize;
     const lead = this.bos != null ? 1 : 0;
