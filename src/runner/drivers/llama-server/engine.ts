@@ -4,11 +4,13 @@
 // slot's KV prefix for the next request that shares it.
 import { statSync } from "node:fs";
 import { readGguf } from "../../../gguf/reader.js";
-import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
+import { contextLength, kvBytesPerToken, kvNumber, kvString, poolingType, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
-import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams } from "../../protocol.js";
-import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
+import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams, RerankParams, RerankResult } from "../../protocol.js";
+import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine, type OnText } from "../engine.js";
+import { toLogprobs } from "./logprobs.js";
+import { RANK_POOLING, rerank } from "./rerank.js";
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";
@@ -26,6 +28,8 @@ export class LlamaServerEngine implements Engine {
     private readonly bos: number | null,
     private readonly spaceFirst: boolean,
     private readonly onDied: () => void,
+    /** A reranker (rank pooling): its one instance scores query/document pairs. */
+    private readonly ranks: boolean,
   ) {}
 
   static async load(params: LoadParams, onDied: () => void): Promise<LlamaServerEngine> {
@@ -36,7 +40,8 @@ export class LlamaServerEngine implements Engine {
     const died = () => {
       if (!engine?.disposed) onDied();
     };
-    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, params.embedding ? "embed" : "generate"), {
+    const ranks = params.embedding && poolingType(gguf) === RANK_POOLING;
+    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, ranks ? "rerank" : params.embedding ? "embed" : "generate"), {
       debug: ls.debug,
       onDied: died,
     });
@@ -63,7 +68,7 @@ export class LlamaServerEngine implements Engine {
       };
       // SentencePiece vocabularies put a space before the first word; detokenized text drops it, as llama.cpp's own detokenizer does.
       const spaceFirst = kvString(gguf, "tokenizer.ggml.model") === "llama" && gguf.metadata.get("tokenizer.ggml.add_space_prefix")?.value !== false;
-      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died);
+      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died, ranks);
       if (params.embedding) engine.embedder = Promise.resolve(main);
       return engine;
     } catch (e) {
@@ -81,7 +86,7 @@ export class LlamaServerEngine implements Engine {
     return this.spaceFirst && text.startsWith(" ") ? text.slice(1) : text;
   }
 
-  async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
+  async generate(p: GenerateParams, signal: AbortSignal, onText: OnText): Promise<GenerateStats> {
     if (this.params.embedding) throw new EngineError(400, "this model does not support generate");
     const start = process.hrtime.bigint();
     const ctx = this.params.contextSize;
@@ -111,12 +116,14 @@ export class LlamaServerEngine implements Engine {
     let firstToken: bigint | undefined;
     let final: CompletionEvent | undefined;
     const path = p.suffix !== undefined ? "/infill" : "/completion";
+    const top = p.logprobs ?? 0;
+    const logprobs = (e: CompletionEvent) => (p.logprobs === undefined ? undefined : toLogprobs(e.completion_probabilities, top));
     if (p.stream === false) {
       // One answer at the end: no per-token wake-ups of this process while llama.cpp's threads decode.
       final = await this.completeOrDie(path, { ...body, stream: false }, signal);
       if (final?.content) {
         text = final.content;
-        onText(text);
+        onText(text, logprobs(final));
       }
     } else {
       await this.streamOrDie(path, body, signal, (ev) => {
@@ -128,7 +135,7 @@ export class LlamaServerEngine implements Engine {
         }
         if (e.content) {
           text += e.content;
-          onText(e.content);
+          onText(e.content, logprobs(e));
         }
       });
     }
@@ -202,6 +209,11 @@ export class LlamaServerEngine implements Engine {
       embeddings[r.index] = Array.isArray(e[0]) ? (e.at(-1) as number[]) : (e as number[]);
     }
     return { embeddings, promptTokens };
+  }
+
+  async rerank(p: RerankParams): Promise<RerankResult> {
+    if (!this.ranks) throw new EngineError(400, "this model does not support reranking");
+    return this.orDie(rerank(this.main.http, p));
   }
 
   private embedServer(): Promise<LlamaServerProcess> {

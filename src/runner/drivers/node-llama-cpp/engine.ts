@@ -21,9 +21,10 @@ import type {
   GrammarSpec,
   LoadedInfo,
   LoadParams,
+  RerankResult,
   SamplingOptions,
 } from "../../protocol.js";
-import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
+import { EngineError, INPUT_TOO_LONG, needsLlamaServer, PROMPT_TOO_LONG, type Engine } from "../engine.js";
 import { StopFilter } from "../stop-filter.js";
 
 const SCHEMA_CACHE_MAX = 32;
@@ -111,6 +112,8 @@ export class NodeLlamaCppEngine implements Engine {
   }
 
   async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
+    // Its completion API gives no per-token probabilities (only post-sampler ones, from a loop of our own).
+    if (p.logprobs !== undefined) throw needsLlamaServer("logprobs");
     const start = process.hrtime.bigint();
     const ctx = this.context.contextSize;
     const lead = this.bos != null ? 1 : 0;
@@ -232,6 +235,10 @@ export class NodeLlamaCppEngine implements Engine {
     };
     if (p.returnContext) stats.context = this.model.tokenize(p.prompt + stop.text, true);
     return stats;
+  }
+
+  async rerank(): Promise<RerankResult> {
+    throw needsLlamaServer("rerank");
   }
 
   async embed(p: EmbedParams): Promise<EmbedResult> {
