@@ -10,6 +10,7 @@ import { acquire, isZeroKeepAlive, prepare, resolveThink, withLease, withLeaseSy
 import { debugInfo, formatFor, generateInput, outputOptions, promptModel, renderFitted } from "./prompt-render.js";
 import { resolveModel } from "./resolve.js";
 import { durations, generateParams, stream } from "./token-stream.js";
+import { apiLogprobs, joinLogprobs } from "./logprobs.js";
 import type { Reply, ServerContext } from "./context.js";
 
 export async function generate(ctx: ServerContext, req: GenerateRequest, signal: AbortSignal): Promise<Reply> {
@@ -55,9 +56,10 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     lease,
     params,
     signal,
-    (text) => {
+    (text, lps) => {
       const d = parser.push(text);
-      return isEmpty(d) ? undefined : chunk(d, false);
+      // Log probabilities go out even while the parser holds the text back.
+      return isEmpty(d) && !lps?.length ? undefined : { ...chunk(d, false), logprobs: apiLogprobs(lps) };
     },
     (stats) => ({
       ...chunk(parser.finish(), true),
@@ -75,7 +77,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
       const last = list[list.length - 1]!;
       const thinking = list.map((c) => c.thinking ?? "").join("");
       const { model: m, created_at, response: _r, thinking: _t, done, ...rest } = last;
-      return { model: m, created_at, response: list.map((c) => c.response).join(""), thinking: thinking || undefined, done, ...rest };
+      return { model: m, created_at, response: list.map((c) => c.response).join(""), thinking: thinking || undefined, done, ...rest, logprobs: joinLogprobs(list) };
     },
   };
 }
@@ -131,9 +133,9 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     lease,
     params,
     signal,
-    (text) => {
+    (text, lps) => {
       const d = parser.push(text);
-      return isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false };
+      return isEmpty(d) && !lps?.length ? undefined : { ...base(), message: assistantMessage(d), done: false, logprobs: apiLogprobs(lps) };
     },
     (stats) => ({
       ...base(),
@@ -154,7 +156,9 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
         thinking: cs.map((c) => c.message.thinking ?? "").join(""),
         calls: cs.flatMap((c) => c.message.tool_calls ?? []),
       };
-      return { ...cs[cs.length - 1]!, message: assistantMessage(d) };
+      // ChatResponse order: logprobs sit between done_reason and the metrics.
+      const { model: m, created_at, message: _m, done, done_reason, logprobs: _l, ...metrics } = cs[cs.length - 1]!;
+      return { model: m, created_at, message: assistantMessage(d), done, done_reason, logprobs: joinLogprobs(cs), ...metrics };
     },
   };
 }
