@@ -15,6 +15,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerNativeRoutes } from "./routes/native.js";
 import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
+import { registerRerankRoutes } from "./routes/rerank.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import type { ServerContext } from "./services/context.js";
 
@@ -74,6 +75,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   await registerNativeRoutes(app, ctx);
   await registerRegistryRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
+  await registerRerankRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);
 

@@ -4,13 +4,13 @@
 // slot's KV prefix for the next request that shares it.
 import { statSync } from "node:fs";
 import { readGguf } from "../../../gguf/reader.js";
-import { contextLength, kvBytesPerToken, kvNumber, kvString, poolingType, tokenText } from "../../../gguf/info.js";
+import { contextLength, kvBytesPerToken, kvNumber, kvString, poolingType, RANK_POOLING, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
 import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, LoadParams, LlamaServerParams, RerankParams, RerankResult } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine, type OnText } from "../engine.js";
 import { toLogprobs } from "./logprobs.js";
-import { RANK_POOLING, rerank } from "./rerank.js";
+import { rerank } from "./rerank.js";
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";

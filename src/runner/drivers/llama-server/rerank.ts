@@ -4,9 +4,6 @@ import type { RerankParams, RerankResult } from "../../protocol.js";
 import { EngineError, INPUT_TOO_LONG } from "../engine.js";
 import type { LlamaServerHttp } from "./http.js";
 
-/** llama.cpp's LLAMA_POOLING_TYPE_RANK, as `<arch>.pooling_type` stores it. */
-export const RANK_POOLING = 4;
-
 interface RerankAnswer {
   results: { index: number; relevance_score: number }[];
   usage?: { prompt_tokens?: number };
