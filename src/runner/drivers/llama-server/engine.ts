@@ -118,7 +118,9 @@ export class LlamaServerEngine implements Engine {
     const path = p.suffix !== undefined ? "/infill" : "/completion";
     const top = p.logprobs ?? 0;
     const logprobs = (e: CompletionEvent) => (p.logprobs === undefined ? undefined : toLogprobs(e.completion_probabilities, top));
-    if (p.stream === false) {
+    // Log probabilities stream, even for a whole answer: llama-server's whole answer drops the entries of
+    // a stop string's tokens, so they would no longer spell the text that was sent.
+    if (p.stream === false && p.logprobs === undefined) {
       // One answer at the end: no per-token wake-ups of this process while llama.cpp's threads decode.
       final = await this.completeOrDie(path, { ...body, stream: false }, signal);
       if (final?.content) {
