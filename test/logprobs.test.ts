@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { availableDrivers, ensureEngine } from "./support/engine.js";
-import { createFromGguf, ndjson, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
+import { createFromGguf, ndjson, post, postJson, startTestServer, STORIES, uploadBlob, type TestServer } from "./support/server.js";
 
 await ensureEngine();
 const hasLlamaServer = availableDrivers().includes("llama-server");
@@ -200,6 +200,16 @@ test("/v1/completions (openai SDK): legacy tokens, token_logprobs, top_logprobs 
   // logprobs 0 (or absent) asks for nothing.
   const none = await openai.completions.create({ ...req, logprobs: 0 });
   assert.equal(none.choices[0]!.logprobs ?? null, null);
+});
+
+test("a model decoded with a draft refuses logprobs: accepted draft tokens carry no probabilities", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
+  const digest = await uploadBlob(srv.url, STORIES);
+  const create = await postJson(srv.url, "/api/create", { model: "stories-draft", files: { "model.gguf": digest }, draft_files: { "draft.gguf": digest }, stream: false });
+  assert.equal(create.status, 200, create.text);
+  const res = await postJson(srv.url, "/api/generate", { model: "stories-draft", prompt, raw: true, logprobs: true, options: greedy });
+  assert.deepEqual([res.status, res.json], [400, { error: "logprobs are not available with a draft model" }]);
+  const ok = await postJson(srv.url, "/api/generate", { model: "stories-draft", prompt, raw: true, stream: false, options: greedy });
+  assert.equal(ok.status, 200, ok.text);
 });
 
 test("the node-llama-cpp engine answers 400 naming the engine it needs", async () => {

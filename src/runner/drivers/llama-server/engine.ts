@@ -88,6 +88,8 @@ export class LlamaServerEngine implements Engine {
 
   async generate(p: GenerateParams, signal: AbortSignal, onText: OnText): Promise<GenerateStats> {
     if (this.params.embedding) throw new EngineError(400, "this model does not support generate");
+    // llama-server gives the tokens it accepts from a draft no probabilities (it reports them as certain).
+    if (p.logprobs !== undefined && this.ls.draft) throw new EngineError(400, "logprobs are not available with a draft model");
     const start = process.hrtime.bigint();
     const ctx = this.params.contextSize;
     let body: Record<string, unknown>;
