@@ -11,7 +11,7 @@ export interface CompletionEvent {
   /** Prompt tokens of the task, as llama-server laid them out. */
   tokens_evaluated?: number;
   timings?: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number };
-  /** With n_probs: the tokens of this event (streaming) or of the whole answer. */
+  /** With n_probs, on a streamed event: the token this event sends. */
   completion_probabilities?: TokenProbability[];
 }
 

@@ -118,8 +118,7 @@ export class LlamaServerEngine implements Engine {
     let firstToken: bigint | undefined;
     let final: CompletionEvent | undefined;
     const path = p.suffix !== undefined ? "/infill" : "/completion";
-    const top = p.logprobs ?? 0;
-    const logprobs = (e: CompletionEvent) => (p.logprobs === undefined ? undefined : toLogprobs(e.completion_probabilities, top));
+    const logprobs = (e: CompletionEvent) => (p.logprobs === undefined ? undefined : toLogprobs(e.completion_probabilities, p.logprobs));
     // Log probabilities stream, even for a whole answer: llama-server's whole answer drops the entries of
     // a stop string's tokens, so they would no longer spell the text that was sent.
     if (p.stream === false && p.logprobs === undefined) {
@@ -127,7 +126,7 @@ export class LlamaServerEngine implements Engine {
       final = await this.completeOrDie(path, { ...body, stream: false }, signal);
       if (final?.content) {
         text = final.content;
-        onText(text, logprobs(final));
+        onText(text);
       }
     } else {
       await this.streamOrDie(path, body, signal, (ev) => {
