@@ -3,6 +3,7 @@
 // streaming and not; the node-llama-cpp engine refuses them clearly.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { availableDrivers, ensureEngine } from "./support/engine.js";
 import { createFromGguf, ndjson, post, postJson, startTestServer, STORIES, uploadBlob, type TestServer } from "./support/server.js";
@@ -132,6 +133,22 @@ test("/api/chat: logprobs on each chunk after done and before the metrics, joine
     assert.equal(l.logprobs.map((x: Lp) => x.token).join(""), l.message.content);
   }
   assertSameLogprobs(lines.flatMap((l) => l.logprobs ?? []), whole.json.logprobs);
+});
+
+test("the ollama client reads logprobs from generate and chat, streaming and not", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
+  const ollama = new Ollama({ host: srv.url });
+  const gen = await ollama.generate({ model: "stories", prompt, raw: true, logprobs: true, top_logprobs: 1, options: { temperature: 0, num_predict: 5 } });
+  checkGreedy(gen.logprobs as Lp[], gen.response ?? "", 1);
+  const parts = await ollama.chat({
+    model: "stories", messages: [{ role: "user", content: prompt }], stream: true, logprobs: true, options: { temperature: 0, num_predict: 5 },
+  });
+  const streamed: Lp[] = [];
+  let text = "";
+  for await (const part of parts) {
+    streamed.push(...((part.logprobs ?? []) as Lp[]));
+    text += part.message.content;
+  }
+  checkGreedy(streamed, text, 0);
 });
 
 test("/v1/chat/completions (openai SDK): logprobs.content with bytes and top_logprobs, streaming and not", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
