@@ -24,12 +24,7 @@ export async function rerank(ctx: ServerContext, req: RerankRequest, signal: Abo
     signal,
   });
   const documents = req.documents ?? [];
-  let scored;
-  try {
-    scored = await lease.runner.rerank({ query: req.query, documents });
-  } finally {
-    lease.release();
-  }
+  const scored = await lease.runner.rerank({ query: req.query, documents }).finally(() => lease.release());
   const order = scored.scores.map((score, index) => ({ index, score }));
   // Best first; equal scores keep the documents' order.
   order.sort((a, b) => b.score - a.score || a.index - b.index);
