@@ -1,5 +1,5 @@
-// What every engine driver offers the runner child: one loaded model that generates, tokenizes and
-// embeds. The child speaks the protocol; a driver only turns protocol parameters into engine calls.
+// What every engine driver offers the runner child: one loaded model that generates, tokenizes, embeds
+// and ranks. The child speaks the protocol; a driver only turns protocol parameters into engine calls.
 import type { EmbedParams, EmbedResult, GenerateParams, GenerateStats, LoadedInfo, Logprob, RerankParams, RerankResult } from "../protocol.js";
 
 /** Receives generated text, with the log probabilities of its tokens when they were asked for. */
