@@ -118,6 +118,20 @@ test("text held back for a stop string: the entries still spell exactly the answ
   assert.equal(lines.flatMap((l) => l.logprobs ?? []).map((l: Lp) => l.token).join(""), whole.json.response);
 });
 
+test("a character split over byte tokens is one entry with all its bytes; the entries still spell the answer", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
+  // The grammar makes this tiny English model write characters its vocabulary spells in bytes.
+  const body = { model: "stories", prompt, raw: true, logprobs: true, top_logprobs: 2, format: { enum: ["café ☕"] }, options: { temperature: 0, num_predict: 20 } };
+  const whole = await postJson(srv.url, "/api/generate", { ...body, stream: false });
+  assert.equal(whole.json.response, '"café ☕"');
+  const lps = whole.json.logprobs as Lp[];
+  assert.equal(lps.map((l) => l.token).join(""), whole.json.response);
+  assert.ok(lps.length < whole.json.eval_count, `${lps.length} entries for ${whole.json.eval_count} tokens`);
+  for (const ch of ["é", "☕"]) assert.deepEqual(lps.find((l) => l.token === ch)?.bytes, utf8(ch));
+  for (const l of lps) assert.ok(l.logprob <= 0 && l.top_logprobs!.length === 2);
+  const lines = await ndjson(await post(srv.url, "/api/generate", body));
+  assert.deepEqual(lines.flatMap((l) => l.logprobs ?? []).map((l: Lp) => l.token), lps.map((l) => l.token));
+});
+
 test("/api/chat: logprobs on each chunk after done and before the metrics, joined when not streaming", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
   const body = { model: "stories", messages: [{ role: "user", content: prompt }], logprobs: true, top_logprobs: 2, options: greedy };
   const whole = await postJson(srv.url, "/api/chat", { ...body, stream: false });
