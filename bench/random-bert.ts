@@ -14,6 +14,8 @@ export async function buildRandomBert(
   path: string,
   shape = { dim: 64, ff: 128, layers: 2, heads: 4, ctx: 512 },
   pooling: "mean" | "rank" = "mean",
+  /** Rank pooling only: a classifier whose output layer is zero with this bias, so every pair scores it. */
+  constantScore?: number,
 ): Promise<void> {
   const vocab = await readGguf(VOCAB);
   const nVocab = (vocab.metadata.get("tokenizer.ggml.tokens")!.value as unknown[]).length;
@@ -65,7 +67,13 @@ export async function buildRandomBert(
   }
   if (pooling === "rank") {
     // The classifier llama.cpp applies to the [CLS] state: dense + tanh, then one output (the score).
-    tensors.push(tensor("cls.weight", [dim, dim]), tensor("cls.bias", [dim]), tensor("cls.output.weight", [dim, 1]), tensor("cls.output.bias", [1]));
+    const c = constantScore;
+    tensors.push(
+      tensor("cls.weight", [dim, dim]),
+      tensor("cls.bias", [dim]),
+      tensor("cls.output.weight", [dim, 1], c === undefined ? undefined : 0),
+      tensor("cls.output.bias", [1], c),
+    );
   }
   await writeGguf(path, md, tensors);
 }

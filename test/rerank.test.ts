@@ -20,8 +20,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "corral-rerank-"));
   await buildRandomBert(join(dir, "ranker.gguf"), undefined, "rank");
   await buildRandomBert(join(dir, "bert.gguf"));
+  await buildRandomBert(join(dir, "constant.gguf"), undefined, "rank", 0.75);
   await createFromGguf(srv.url, "ranker", join(dir, "ranker.gguf"));
   await createFromGguf(srv.url, "bert", join(dir, "bert.gguf"));
+  await createFromGguf(srv.url, "constant", join(dir, "constant.gguf"));
   await createFromGguf(srv.url, "stories", STORIES);
 });
 after(() => srv.stop());
@@ -66,6 +68,13 @@ test("the same query and document give the same score; different documents diffe
   // The query matters too.
   const other = (await rerank({ model: "ranker", query: "capital cities of Europe", documents: [docs[0]] })).json.results as Result[];
   assert.notEqual(other[0]!.relevance_score, score(first, 0));
+});
+
+test("the score is the model's classifier output: a head that ignores its input scores every pair the same", { skip }, async () => {
+  const { json } = await rerank({ model: "constant", query, documents: docs });
+  assert.deepEqual(json.results.map((r: Result) => r.relevance_score), docs.map(() => 0.75));
+  // Equal scores keep the documents' order.
+  assert.deepEqual(json.results.map((r: Result) => r.index), [0, 1, 2, 3, 4]);
 });
 
 test("top_n keeps the best n; without return_documents there is no text", { skip }, async () => {
