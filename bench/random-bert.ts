@@ -1,5 +1,6 @@
-// A random-weight BERT embedding model (mean pooling) with the real bge WordPiece tokenizer, written
-// at test time: there is no real embedding model small enough to ship.
+// A random-weight BERT embedding model (mean pooling), or a reranker (rank pooling with a classifier
+// head), with the real bge WordPiece tokenizer, written at test time: there is no real embedding model
+// small enough to ship.
 import { readGguf } from "../src/gguf/reader.js";
 import { GgmlType, GgufValueType as T } from "../src/gguf/types.js";
 import { encodeF32, writeGguf, type GgufWriteTensor, type GgufWriteValue } from "../src/gguf/writer.js";
@@ -9,7 +10,13 @@ import { normals } from "./random-model.js";
 // The shared test models sit beside the repository (this file runs from dist/bench/).
 const VOCAB = fileURLToPath(new URL("../../../shared/models/vocab/ggml-vocab-bert-bge.gguf", import.meta.url));
 
-export async function buildRandomBert(path: string, shape = { dim: 64, ff: 128, layers: 2, heads: 4, ctx: 512 }): Promise<void> {
+export async function buildRandomBert(
+  path: string,
+  shape = { dim: 64, ff: 128, layers: 2, heads: 4, ctx: 512 },
+  pooling: "mean" | "rank" = "mean",
+  /** Rank pooling only: a classifier whose output layer is zero with this bias, so every pair scores it. */
+  constantScore?: number,
+): Promise<void> {
   const vocab = await readGguf(VOCAB);
   const nVocab = (vocab.metadata.get("tokenizer.ggml.tokens")!.value as unknown[]).length;
   const md = new Map<string, GgufWriteValue>();
@@ -25,7 +32,7 @@ export async function buildRandomBert(path: string, shape = { dim: 64, ff: 128, 
   md.set("bert.attention.head_count", u32(shape.heads));
   md.set("bert.attention.layer_norm_epsilon", { type: T.FLOAT32, value: 1e-12 });
   md.set("bert.attention.causal", { type: T.BOOL, value: false });
-  md.set("bert.pooling_type", u32(1)); // mean
+  md.set("bert.pooling_type", u32(pooling === "rank" ? 4 : 1));
 
   const rand = normals(7);
   const tensor = (name: string, shape: number[], fill?: number): GgufWriteTensor => {
@@ -56,6 +63,16 @@ export async function buildRandomBert(path: string, shape = { dim: 64, ff: 128, 
       tensor(`${b}.ffn_down.bias`, [dim]),
       tensor(`${b}.layer_output_norm.weight`, [dim], 1),
       tensor(`${b}.layer_output_norm.bias`, [dim], 0),
+    );
+  }
+  if (pooling === "rank") {
+    // The classifier llama.cpp applies to the [CLS] state: dense + tanh, then one output (the score).
+    const c = constantScore;
+    tensors.push(
+      tensor("cls.weight", [dim, dim]),
+      tensor("cls.bias", [dim]),
+      tensor("cls.output.weight", [dim, 1], c === undefined ? undefined : 0),
+      tensor("cls.output.bias", [1], c),
     );
   }
   await writeGguf(path, md, tensors);

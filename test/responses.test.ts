@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import OpenAI from "openai";
-import { RUNNER_STOPPED_MESSAGE } from "../src/runner/protocol.js";
+import { NO_VISION_MESSAGE, RUNNER_STOPPED_MESSAGE } from "../src/runner/protocol.js";
 import { createFromGguf, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 import { callSchema, JSON_CALLS } from "./support/tools.js";
 
@@ -61,7 +61,8 @@ test("items input and instructions render as system, user and assistant turns", 
     render.json._debug_info.rendered_template,
     "<system>Tell a story.\n<user>Once upon a time\n<assistant>there was a cat.\n<user>And then?\n",
   );
-  // input_image parts carry base64 data URLs through as the message's images.
+  // input_image parts carry base64 data URLs through as the message's images: a text-only model
+  // refuses them with Ollama's message (the images themselves are tested in vision.test.ts).
   const image = (url: string) =>
     postJson(srv.url, "/v1/responses", {
       model: "stories",
@@ -69,8 +70,8 @@ test("items input and instructions render as system, user and assistant turns", 
       input: [{ role: "user", content: [{ type: "input_text", text: "Look" }, { type: "input_image", detail: "auto", image_url: url }] }],
     });
   const withImage = await image("data:image/png;base64,iVBORw0KGgo=");
-  assert.equal(withImage.status, 200, withImage.text);
-  assert.equal(withImage.json._debug_info.image_count, 1);
+  assert.equal(withImage.status, 400, withImage.text);
+  assert.equal(withImage.json.error.message, NO_VISION_MESSAGE);
   assert.deepEqual([(await image("data:image/png;base64,!!")).json.error.message], ["invalid image input"]);
   // The same conversation generates through the SDK, the items typed as OpenAI defines them.
   const res = await openai.responses.create({

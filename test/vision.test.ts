@@ -49,6 +49,23 @@ function assertImageGrowth(grown: number) {
   assert.ok(grown >= IMAGE_TOKENS && grown <= IMAGE_TOKENS + IMAGE_WRAP, `grew by ${grown}`);
 }
 
+/** Unloads the model, so the next prompt is evaluated whole: prompt_eval_count leaves out a reused KV prefix. */
+async function unload(server = srv) {
+  const res = await postJson(server.url, "/api/generate", { model: "vis", keep_alive: 0 });
+  assert.equal(res.status, 200, res.text);
+}
+
+/** A generation whose prompt_eval_count counts the whole prompt. */
+async function generateFresh(body: Record<string, unknown>) {
+  await unload();
+  return generate(body);
+}
+
+async function chatFresh(messages: unknown[]) {
+  await unload();
+  return chat(messages);
+}
+
 async function generate(body: Record<string, unknown>) {
   const res = await postJson(srv.url, "/api/generate", { model: "vis", stream: false, options: greedy, ...body });
   assert.equal(res.status, 200, res.text);
@@ -85,10 +102,10 @@ test("the CLI's show prints a Projector section", async () => {
 });
 
 test("/api/generate: the image reaches the model and counts in prompt_eval_count", { skip: !onLlamaServer }, async () => {
-  const plain = await generate({ prompt: "describe" });
-  const red = await generate({ prompt: "describe", images: [images.red] });
+  const plain = await generateFresh({ prompt: "describe" });
+  const red = await generateFresh({ prompt: "describe", images: [images.red] });
   const blue = await generate({ prompt: "describe", images: [images.blue] });
-  const redAgain = await generate({ prompt: "describe", images: [images.red] });
+  const redAgain = await generateFresh({ prompt: "describe", images: [images.red] });
   // The image's tokens replace its `[img-0]` marker.
   const grown = red.prompt_eval_count - plain.prompt_eval_count;
   assertImageGrowth(grown);
@@ -100,16 +117,16 @@ test("/api/generate: the image reaches the model and counts in prompt_eval_count
 });
 
 test("/api/chat: images in messages; two images count twice", { skip: !onLlamaServer }, async () => {
-  const red = await chat([{ role: "user", content: "describe", images: [images.red] }]);
+  const red = await chatFresh([{ role: "user", content: "describe", images: [images.red] }]);
   const blue = await chat([{ role: "user", content: "describe", images: [images.blue] }]);
-  const plain = await chat([{ role: "user", content: "describe" }]);
+  const plain = await chatFresh([{ role: "user", content: "describe" }]);
   assert.notEqual(red.message.content, blue.message.content);
   const grown = red.prompt_eval_count - plain.prompt_eval_count;
   assertImageGrowth(grown);
-  const both = await chat([{ role: "user", content: "compare", images: [images.red, images.blue] }]);
+  const both = await chatFresh([{ role: "user", content: "compare", images: [images.red, images.blue] }]);
   assert.ok(both.prompt_eval_count >= plain.prompt_eval_count + 2 * IMAGE_TOKENS, String(both.prompt_eval_count));
   // A follow-up turn keeps the earlier image in its place.
-  const turn2 = await chat([
+  const turn2 = await chatFresh([
     { role: "user", content: "describe", images: [images.red] },
     { role: "assistant", content: red.message.content },
     { role: "user", content: "more" },
@@ -118,10 +135,10 @@ test("/api/chat: images in messages; two images count twice", { skip: !onLlamaSe
 });
 
 test("JPEG, WebP, GIF and an image larger than the projector's input", { skip: !onLlamaServer }, async () => {
-  const red = await generate({ prompt: "describe", images: [images.red] });
+  const red = await generateFresh({ prompt: "describe", images: [images.red] });
   // Solid colours survive every codec closely enough for this model to see the same thing.
   for (const data of [images.redJpeg, b64(await webp(RED)), b64(await gif(RED)), b64(await jpeg(RED, 3000, 2000))]) {
-    const r = await generate({ prompt: "describe", images: [data] });
+    const r = await generateFresh({ prompt: "describe", images: [data] });
     assert.equal(r.prompt_eval_count, red.prompt_eval_count);
   }
   const green = await generate({ prompt: "describe", images: [b64(await gif(GREEN, 40, 30))] });
@@ -163,9 +180,11 @@ test("/v1/chat/completions image_url parts (official openai SDK)", { skip: !onLl
       max_tokens: 12,
       messages: [{ role: "user", content: [{ type: "text", text: "describe" }, { type: "image_url", image_url: { url: `data:image/png;base64,${data}` } }] }],
     });
+  await unload();
   const red = await ask(images.red);
   const blue = await ask(images.blue);
   assert.notEqual(red.choices[0]!.message.content, blue.choices[0]!.message.content);
+  await unload();
   const plain = await openai.chat.completions.create({ model: "vis", temperature: 0, max_tokens: 12, messages: [{ role: "user", content: "describe" }] });
   assert.ok(red.usage!.prompt_tokens >= plain.usage!.prompt_tokens + IMAGE_TOKENS);
   assert.equal((await ask(images.red)).choices[0]!.message.content, red.choices[0]!.message.content);
@@ -181,6 +200,7 @@ test("/v1/messages base64 image blocks (official @anthropic-ai/sdk)", { skip: !o
       messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data } }, { type: "text", text: "describe" }] }],
     } as never) as Promise<Anthropic.Message>;
   const text = (m: Anthropic.Message) => m.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+  await unload();
   const red = await ask(images.red);
   const blue = await ask(images.blue);
   assert.notEqual(text(red), text(blue));
@@ -249,6 +269,7 @@ test("Modelfile: FROM a directory holding model and projector, or a second FROM 
 
 test("corral run attaches an image path in the prompt (one shot)", { skip: !onLlamaServer }, async () => {
   await writeFile(join(dir, "photo.png"), await png(RED));
+  await unload();
   const r = await runCli(`127.0.0.1:${srv.port}`, ["run", "--verbose", "vis8", "describe this ./photo.png"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /Added image '\.\/photo\.png'/);
@@ -266,6 +287,8 @@ test("the REPL attaches an image path in a message, and the next turn keeps it",
     await t.waitFor((s) => s.includes(`Added image '${join(dir, "blue.png")}'`) && ready(s));
     await t.line("/set verbose");
     await t.waitFor((s) => s.includes("Set 'verbose' mode.") && ready(s));
+    // A fresh runner evaluates the whole second-turn prompt, so its count shows what the prompt holds.
+    await unload();
     await t.line("and now?");
     const screen = await t.waitFor((s) => /prompt eval count:\s+\d+/.test(s) && ready(s));
     // The second turn's prompt still holds the first turn's image.
@@ -304,7 +327,7 @@ test("a model pulled from a registry with a projector layer loads with it", { sk
     assert.equal(pulled.status, 200, pulled.text);
     const manifest = (await postJson(other.url, "/api/show", { model: name })).json;
     assert.ok(manifest.capabilities.includes("vision"));
-    const want = await generate({ prompt: "describe", images: [images.blue] });
+    const want = await generateFresh({ prompt: "describe", images: [images.blue] });
     const res = await postJson(other.url, "/api/generate", { model: name, prompt: "describe", images: [images.blue], stream: false, options: greedy });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.response, want.response);

@@ -151,6 +151,18 @@ export interface DebugInfo {
   image_count: number;
 }
 
+/** One alternative at a position: its text, natural-log probability and UTF-8 bytes (omitted when empty). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes?: number[];
+}
+
+/** A generated token's log probability, with the `top_logprobs` most likely tokens when asked for. */
+export interface Logprob extends TokenLogprob {
+  top_logprobs?: TokenLogprob[];
+}
+
 export interface GenerateResponse extends Metrics {
   model: string;
   created_at: string;
@@ -160,6 +172,7 @@ export interface GenerateResponse extends Metrics {
   done_reason?: DoneReason;
   context?: number[];
   _debug_info?: DebugInfo;
+  logprobs?: Logprob[];
 }
 
 export interface ChatResponse extends Metrics {
@@ -169,4 +182,5 @@ export interface ChatResponse extends Metrics {
   done: boolean;
   done_reason?: DoneReason;
   _debug_info?: DebugInfo;
+  logprobs?: Logprob[];
 }

@@ -63,6 +63,8 @@ export interface OpenAICompletionRequest {
   stop?: unknown;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
+  /** Legacy: how many alternatives to report per token; n > 0 turns log probabilities on. */
+  logprobs?: number;
   _debug_render_only?: boolean;
 }
 

@@ -19,6 +19,8 @@ export function architecture(f: GgufFile): string {
 export const contextLength = (f: GgufFile) => kvNumber(f, `${architecture(f)}.context_length`);
 export const embeddingLength = (f: GgufFile) => kvNumber(f, `${architecture(f)}.embedding_length`);
 export const poolingType = (f: GgufFile) => kvNumber(f, `${architecture(f)}.pooling_type`);
+/** llama.cpp's LLAMA_POOLING_TYPE_RANK: a reranker, whose classifier head scores a query/document pair. */
+export const RANK_POOLING = 4;
 
 /** Bytes of f16 KV cache one token of context takes: layers x (K + V width) x 2; 0 when the header does not say. */
 export function kvBytesPerToken(f: GgufFile): number {

@@ -67,7 +67,7 @@ async function handle(req: RunnerRequest): Promise<void> {
       const e = need();
       const ac = new AbortController();
       const done = e
-        .generate(req.params, ac.signal, (text) => send({ ev: "token", id: req.id, text }))
+        .generate(req.params, ac.signal, (text, logprobs) => send({ ev: "token", id: req.id, text, logprobs }))
         .then((stats) => send({ ev: "done", id: req.id, stats }))
         .catch((err) => fail(req.id, err))
         .finally(() => running.delete(req.id));
@@ -85,6 +85,9 @@ async function handle(req: RunnerRequest): Promise<void> {
       return;
     case "embed":
       send({ ev: "result", id: req.id, value: await need().embed(req.params) });
+      return;
+    case "rerank":
+      send({ ev: "result", id: req.id, value: await need().rerank(req.params) });
       return;
     case "unload": {
       unloading = true;

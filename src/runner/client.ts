@@ -12,6 +12,9 @@ import {
   type GenerateStats,
   type LoadedInfo,
   type LoadParams,
+  type Logprob,
+  type RerankParams,
+  type RerankResult,
   type RunnerEvent,
   type RunnerRequest,
 } from "./protocol.js";
@@ -36,7 +39,7 @@ export interface ExitInfo {
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  onToken?: (text: string) => void;
+  onToken?: (text: string, logprobs?: Logprob[]) => void;
 }
 
 /** Forks a runner and loads the model; rejects with Ollama's load-failure message, leaving no child behind. */
@@ -133,7 +136,7 @@ export class RunnerProcess {
   }
 
   /** Streams tokens through onToken; an abort cancels in the runner, which still reports the stats so far. */
-  generate(p: GenerateParams, h: { signal?: AbortSignal; onToken: (text: string) => void }): Promise<GenerateStats> {
+  generate(p: GenerateParams, h: { signal?: AbortSignal; onToken: (text: string, logprobs?: Logprob[]) => void }): Promise<GenerateStats> {
     const id = this.nextId++;
     const result = this.request({ op: "generate", id, params: p }, h.onToken) as Promise<GenerateStats>;
     const signal = h.signal;
@@ -159,6 +162,10 @@ export class RunnerProcess {
 
   async embed(p: EmbedParams): Promise<EmbedResult> {
     return (await this.request({ op: "embed", id: this.nextId++, params: p })) as EmbedResult;
+  }
+
+  async rerank(p: RerankParams): Promise<RerankResult> {
+    return (await this.request({ op: "rerank", id: this.nextId++, params: p })) as RerankResult;
   }
 
   /** Graceful unload, then SIGKILL if the child lingers. Idempotent. */
@@ -202,7 +209,7 @@ export class RunnerProcess {
     return new Promise((resolve) => this.onExit(resolve));
   }
 
-  private request(req: RunnerRequest, onToken?: (text: string) => void): Promise<unknown> {
+  private request(req: RunnerRequest, onToken?: (text: string, logprobs?: Logprob[]) => void): Promise<unknown> {
     if (this.exited) return Promise.reject(new ApiError(500, RUNNER_STOPPED_MESSAGE));
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject, onToken });
@@ -229,7 +236,7 @@ export class RunnerProcess {
       case "token": {
         const p = this.pending.get(ev.id);
         try {
-          p?.onToken?.(ev.text);
+          p?.onToken?.(ev.text, ev.logprobs);
         } catch (err) {
           // A failing consumer ends its own generation, not the server.
           this.post({ op: "cancel", id: ev.id });

@@ -119,6 +119,20 @@ export interface GenerateParams {
    * prompt does not name is not given to the model.
    */
   images?: string[];
+  /** Report each token's log probability with this many alternatives (0..20); absent: none. */
+  logprobs?: number;
+}
+
+/** One token's text and natural-log probability (before sampling), with its UTF-8 bytes. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/** A generated token's log probability and the most likely tokens at its position. */
+export interface Logprob extends TokenLogprob {
+  top: TokenLogprob[];
 }
 
 export type DoneReason = "stop" | "length";
@@ -146,6 +160,17 @@ export interface EmbedResult {
   promptTokens: number;
 }
 
+export interface RerankParams {
+  query: string;
+  documents: string[];
+}
+
+export interface RerankResult {
+  /** One relevance score per document, in document order. */
+  scores: number[];
+  promptTokens: number;
+}
+
 /** Server -> runner. */
 export type RunnerRequest =
   | { op: "load"; id: number; version: number; params: LoadParams }
@@ -153,12 +178,13 @@ export type RunnerRequest =
   | { op: "tokenize"; id: number; text: string }
   | { op: "detokenize"; id: number; tokens: number[] }
   | { op: "embed"; id: number; params: EmbedParams }
+  | { op: "rerank"; id: number; params: RerankParams }
   | { op: "cancel"; id: number }
   | { op: "unload"; id: number };
 
 /** Runner -> server. `token` and `done` belong to a generate request; `result`/`error` end any request. */
 export type RunnerEvent =
-  | { ev: "token"; id: number; text: string }
+  | { ev: "token"; id: number; text: string; logprobs?: Logprob[] }
   | { ev: "done"; id: number; stats: GenerateStats }
   | { ev: "result"; id: number; value: unknown }
   | { ev: "error"; id: number; message: string; status?: number };

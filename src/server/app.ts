@@ -16,6 +16,7 @@ import { registerNativeRoutes } from "./routes/native.js";
 import { registerObserveRoutes } from "./routes/observe.js";
 import { registerRegistryRoutes } from "./routes/registry.js";
 import { registerPartialRoutes } from "./routes/partials.js";
+import { registerRerankRoutes } from "./routes/rerank.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import { registerUiRoutes } from "./routes/ui.js";
 import type { ServerContext } from "./services/context.js";
@@ -77,6 +78,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   await registerRegistryRoutes(app, ctx);
   await registerPartialRoutes(app, ctx);
   await registerEmbedRoutes(app, ctx);
+  await registerRerankRoutes(app, ctx);
   await registerOpenAIRoutes(app, ctx);
   await registerAnthropicRoutes(app, ctx);
   await registerUiRoutes(app);

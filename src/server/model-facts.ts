@@ -10,6 +10,7 @@ import {
   kvBytesPerToken,
   parameterCount,
   poolingType,
+  RANK_POOLING,
   tokenText,
 } from "../gguf/info.js";
 
@@ -21,6 +22,8 @@ export interface ModelFacts {
   embeddingLength?: number;
   chatTemplate?: string;
   hasPooling: boolean;
+  /** A reranker (rank pooling). */
+  ranks: boolean;
   /** Bytes of f16 KV cache one token of context takes (0 when the header does not say). */
   kvBytesPerToken: number;
   hasVision: boolean;
@@ -69,6 +72,7 @@ async function read(path: string): Promise<ModelFacts> {
     embeddingLength: embeddingLength(f),
     chatTemplate: chatTemplate(f),
     hasPooling: poolingType(f) !== undefined,
+    ranks: poolingType(f) === RANK_POOLING,
     kvBytesPerToken: kvBytesPerToken(f),
     hasVision: f.metadata.has(`${arch}.vision.block_count`),
     bosText: tokenText(f, num("tokenizer.ggml.bos_token_id")),

@@ -5,6 +5,7 @@ import { badRequest } from "../../api/errors.js";
 import { decodeChatRequest, type ChatRequest, type ChatResponse, type Message, type ToolCall } from "../../api/inference.js";
 import { thinkFromEffort, usageOf, type OpenAIChatRequest, type OpenAIContentPart, type OpenAIMessage } from "../../api/openai.js";
 import { toolCallId } from "./ids.js";
+import { chatLogprobs } from "./logprobs.js";
 import { imageFromUrl, openAIOptions, stopList } from "./translate.js";
 
 function partsToMessages(role: string, parts: OpenAIContentPart[]): Message[] {
@@ -130,6 +131,7 @@ export function toChatCompletion(native: ChatResponse, id: string, model: string
           ...(calls.length ? { tool_calls: openAIToolCalls(calls) } : {}),
         },
         finish_reason: finishReason(native.done_reason, calls.length > 0),
+        logprobs: chatLogprobs(native.logprobs),
       },
     ],
     usage: usageOf(native),
@@ -143,24 +145,31 @@ export async function* toChatChunks(native: AsyncIterable<ChatResponse>, id: str
   let created: number | undefined;
   let first = true;
   let sawToolCalls = false;
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null, logprobs?: object) => ({
     id,
     object: "chat.completion.chunk",
     created,
     model,
     system_fingerprint: "fp_ollama",
-    choices: [{ index: 0, delta, finish_reason: finish }],
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs }],
   });
   const role = () => (first ? ((first = false), { role: "assistant" }) : {});
   for await (const c of native) {
     created ??= unix(c.created_at);
-    if (c.message.thinking) yield chunk({ ...role(), reasoning: c.message.thinking });
+    // A chunk's log probabilities ride on the first OpenAI chunk made from it.
+    let logprobs = chatLogprobs(c.logprobs);
+    const take = () => {
+      const l = logprobs;
+      logprobs = undefined;
+      return l;
+    };
+    if (c.message.thinking) yield chunk({ ...role(), reasoning: c.message.thinking }, null, take());
     if (c.message.tool_calls?.length) {
       sawToolCalls = true;
-      yield chunk({ ...role(), tool_calls: openAIToolCalls(c.message.tool_calls) });
+      yield chunk({ ...role(), tool_calls: openAIToolCalls(c.message.tool_calls) }, null, take());
     }
     if (c.message.content || (!c.done && !c.message.thinking && !c.message.tool_calls?.length)) {
-      yield chunk({ ...role(), content: c.message.content });
+      yield chunk({ ...role(), content: c.message.content }, null, take());
     }
     if (c.done) {
       yield chunk({}, finishReason(c.done_reason, sawToolCalls));

@@ -3,6 +3,7 @@ import { randomInt } from "node:crypto";
 import { badRequest } from "../../api/errors.js";
 import { decodeGenerateRequest, type GenerateRequest, type GenerateResponse } from "../../api/inference.js";
 import { usageOf, type OpenAICompletionRequest } from "../../api/openai.js";
+import { completionLogprobs } from "./logprobs.js";
 import { openAIOptions, stopList } from "./translate.js";
 
 export function toNativeGenerate(r: OpenAICompletionRequest): GenerateRequest {
@@ -12,6 +13,7 @@ export function toNativeGenerate(r: OpenAICompletionRequest): GenerateRequest {
     prompt: r.prompt ?? "",
     suffix: r.suffix,
     stream: r.stream ?? false,
+    ...(typeof r.logprobs === "number" && r.logprobs > 0 ? { logprobs: true, top_logprobs: r.logprobs } : {}),
     _debug_render_only: r._debug_render_only,
     options: {
       ...openAIOptions(r),
@@ -36,7 +38,7 @@ export function toCompletion(native: GenerateResponse, id: string, model: string
     created: unix(native.created_at),
     model,
     system_fingerprint: "fp_ollama",
-    choices: [{ text: native.response, index: 0, finish_reason: native.done_reason ?? null }],
+    choices: [{ text: native.response, index: 0, logprobs: completionLogprobs(native.logprobs), finish_reason: native.done_reason ?? null }],
     usage: usageOf(native),
     ...(native._debug_info ? { _debug_info: native._debug_info } : {}),
   };
@@ -45,12 +47,16 @@ export function toCompletion(native: GenerateResponse, id: string, model: string
 /** Every native chunk becomes one; the last carries the finish reason; usage follows on request. */
 export async function* toCompletionChunks(native: AsyncIterable<GenerateResponse>, id: string, model: string, includeUsage: boolean) {
   const zero = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  // Where the next chunk's first token starts in the whole answer.
+  let offset = 0;
   for await (const c of native) {
+    const logprobs = completionLogprobs(c.logprobs, offset);
+    offset = logprobs ? logprobs.text_offset.at(-1)! + [...logprobs.tokens.at(-1)!].length : offset;
     yield {
       id,
       object: "text_completion",
       created: unix(c.created_at),
-      choices: [{ text: c.response, index: 0, finish_reason: c.done ? (c.done_reason ?? null) : null }],
+      choices: [{ text: c.response, index: 0, logprobs, finish_reason: c.done ? (c.done_reason ?? null) : null }],
       model,
       system_fingerprint: "fp_ollama",
       ...(includeUsage ? { usage: zero } : {}),

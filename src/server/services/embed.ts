@@ -20,6 +20,8 @@ async function lease(
   const model = await resolveModel(ctx.store, sent, wording);
   if (!model.modelPath) throw badRequest(`"${sent}" does not support embeddings`);
   const facts = await modelFacts(model.modelPath);
+  // A reranker pools to one score, not a vector: llama-server would hand back memory past it.
+  if (facts.ranks) throw badRequest(`"${sent}" does not support embeddings`);
   const params = loadParams(ctx, { ...model, modelPath: model.modelPath }, facts, mergedOptions(model, req.options));
   const l = await ctx.scheduler.acquire({
     params,

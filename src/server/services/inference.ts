@@ -12,7 +12,8 @@ import { messageImages, requestImages } from "./images.js";
 import { resolveModel } from "./resolve.js";
 import { durations, generateParams, stream } from "./token-stream.js";
 import { formatAfterThinking, formatsAfterThinking } from "./format-after-thinking.js";
-import type { GenerateStats } from "../../runner/protocol.js";
+import type { GenerateStats, Logprob } from "../../runner/protocol.js";
+import { apiLogprobs, joinLogprobs } from "./logprobs.js";
 import type { Reply, ServerContext } from "./context.js";
 
 export async function generate(ctx: ServerContext, req: GenerateRequest, signal: AbortSignal): Promise<Reply> {
@@ -59,9 +60,10 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
     lease,
     params,
     signal,
-    (text) => {
+    (text, lps) => {
       const d = parser.push(text);
-      return isEmpty(d) ? undefined : chunk(d, false);
+      // Log probabilities go out even while the parser holds the text back.
+      return isEmpty(d) && !lps?.length ? undefined : { ...chunk(d, false), logprobs: apiLogprobs(lps) };
     },
     (stats) => ({
       ...chunk(parser.finish(), true),
@@ -79,7 +81,7 @@ export async function generate(ctx: ServerContext, req: GenerateRequest, signal:
       const last = list[list.length - 1]!;
       const thinking = list.map((c) => c.thinking ?? "").join("");
       const { model: m, created_at, response: _r, thinking: _t, done, ...rest } = last;
-      return { model: m, created_at, response: list.map((c) => c.response).join(""), thinking: thinking || undefined, done, ...rest };
+      return { model: m, created_at, response: list.map((c) => c.response).join(""), thinking: thinking || undefined, done, ...rest, logprobs: joinLogprobs(list) };
     },
   };
 }
@@ -133,7 +135,8 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
   const params = { ...generateParams(p, fitted.prompt, req.format, req, false), images: fitted.imageData };
   const output = withLeaseSync(lease, () => outputOptions(p, think, fitted.prompt, tools));
   const parser = new OutputParser(output);
-  const chunk = (d: OutputDelta): ChatResponse | undefined => (isEmpty(d) ? undefined : { ...base(), message: assistantMessage(d), done: false });
+  const chunk = (d: OutputDelta, lps?: Logprob[]): ChatResponse | undefined =>
+    isEmpty(d) && !lps?.length ? undefined : { ...base(), message: assistantMessage(d), done: false, logprobs: apiLogprobs(lps) };
   const final = (d: OutputDelta, stats: GenerateStats): ChatResponse => ({
     ...base(),
     message: assistantMessage(d),
@@ -145,7 +148,7 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
     (await renderFitted(p, lease, [...all, { role: "assistant", content: "", thinking }], { format: formatFor(p), tools, think, truncate: req.truncate ?? true })).prompt;
   const chunks = formatsAfterThinking(req.format, p.caps, output)
     ? formatAfterThinking({ lease, params, signal, output, rerender, chunk, final })
-    : stream<ChatResponse>(lease, params, signal, (text) => chunk(parser.push(text)), (stats) => final(parser.finish(), stats));
+    : stream<ChatResponse>(lease, params, signal, (text, lps) => chunk(parser.push(text), lps), (stats) => final(parser.finish(), stats));
   return {
     kind: "stream",
     generation: { model: model.shortName, streamed: params.stream !== false },
@@ -157,7 +160,9 @@ export async function chat(ctx: ServerContext, req: ChatRequest, signal: AbortSi
         thinking: cs.map((c) => c.message.thinking ?? "").join(""),
         calls: cs.flatMap((c) => c.message.tool_calls ?? []),
       };
-      return { ...cs[cs.length - 1]!, message: assistantMessage(d) };
+      // ChatResponse order: logprobs sit between done_reason and the metrics.
+      const { model: m, created_at, message: _m, done, done_reason, logprobs: _l, ...metrics } = cs[cs.length - 1]!;
+      return { model: m, created_at, message: assistantMessage(d), done, done_reason, logprobs: joinLogprobs(cs), ...metrics };
     },
   };
 }

@@ -2,7 +2,7 @@
 // turned into API chunks, and Ollama's final durations.
 import { randomInt } from "node:crypto";
 import type { Format, InferenceFields } from "../../api/inference.js";
-import type { GenerateParams, GenerateStats, GrammarSpec } from "../../runner/protocol.js";
+import type { GenerateParams, GenerateStats, GrammarSpec, Logprob } from "../../runner/protocol.js";
 import type { Lease } from "../../scheduler/scheduler.js";
 import { AsyncQueue } from "../async-queue.js";
 import type { Prepared } from "./inference-prep.js";
@@ -38,6 +38,8 @@ export function generateParams(p: Prepared, prompt: string, format: Format | und
     shift: req.shift ?? true,
     returnContext,
     stream: req.stream !== false,
+    // top_logprobs alone asks for nothing (Ollama's rule).
+    logprobs: req.logprobs ? (req.top_logprobs ?? 0) : undefined,
   };
 }
 
@@ -59,15 +61,16 @@ export async function* stream<T extends object>(
   lease: Lease,
   params: GenerateParams,
   signal: AbortSignal,
-  chunk: (text: string) => T | undefined,
+  /** Called for text, and for tokens whose text is held back but whose log probabilities are not. */
+  chunk: (text: string, logprobs?: Logprob[]) => T | undefined,
   final: (stats: GenerateStats) => T,
 ): AsyncGenerator<T> {
   try {
-    const texts = new AsyncQueue<string>();
-    const done = lease.runner.generate(params, { signal, onToken: (t) => texts.push(t) });
+    const texts = new AsyncQueue<{ text: string; logprobs?: Logprob[] }>();
+    const done = lease.runner.generate(params, { signal, onToken: (text, logprobs) => texts.push({ text, logprobs }) });
     done.then(() => texts.end(), (e) => texts.fail(e));
-    for await (const text of texts) {
-      const c = text ? chunk(text) : undefined;
+    for await (const { text, logprobs } of texts) {
+      const c = text || logprobs?.length ? chunk(text, logprobs) : undefined;
       if (c) yield c;
     }
     yield final(await done);

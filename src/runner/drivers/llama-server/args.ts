@@ -2,7 +2,8 @@
 // defaults (threads, context, sampling, fitting) never decide for corral.
 import type { LoadParams, LlamaServerParams } from "../../protocol.js";
 
-export type InstanceKind = "generate" | "embed";
+/** A generating instance, a pooled-embedding one, or one that scores query/document pairs (rank pooling). */
+export type InstanceKind = "generate" | "embed" | "rerank";
 
 export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceKind): string[] {
   const parallel = Math.max(1, p.parallel);
@@ -40,9 +41,10 @@ export function serverArgs(p: LoadParams, ls: LlamaServerParams, kind: InstanceK
   // With several users, a slot keeps its own prefix unless a prompt mostly matches it.
   if (ls.multiuserCache) args.push("--slot-prompt-similarity", "0.5");
   for (const a of p.adapters) args.push("--lora-scaled", `${a.path}:${a.scale}`);
-  if (kind === "embed") {
+  if (kind === "embed" || kind === "rerank") {
     // One ubatch must hold a whole input for pooled embeddings.
     args.push("--embeddings", "--ubatch-size", String(p.contextSize), "--batch-size", String(p.contextSize));
+    if (kind === "rerank") args.push("--reranking");
     // Generative models have no pooling of their own: the last token's state is their embedding.
     if (!p.embedding) args.push("--pooling", "last");
   } else {

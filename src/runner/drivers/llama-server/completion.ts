@@ -1,6 +1,7 @@
 // Ollama's generate parameters as llama-server /completion and /infill fields. Every sampler field
 // is sent, so llama-server's own defaults never apply; the sampler order is Ollama's.
 import type { GenerateParams } from "../../protocol.js";
+import { nProbs, type TokenProbability } from "./logprobs.js";
 
 /** One event of llama-server's completion stream (the fields corral reads). */
 export interface CompletionEvent {
@@ -13,6 +14,8 @@ export interface CompletionEvent {
   tokens_cached?: number;
   /** prompt_n: prompt tokens evaluated in this task (the cached prefix excluded). */
   timings?: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number };
+  /** With n_probs, on a streamed event: the token this event sends. */
+  completion_probabilities?: TokenProbability[];
 }
 
 /**
@@ -61,7 +64,9 @@ export function completionBody(p: GenerateParams, nPredict: number, ctx: number,
     top_n_sigma: -1,
     dynatemp_range: 0,
     ignore_eos: false,
-    n_probs: 0,
+    n_probs: nProbs(p.logprobs),
+    // Probabilities as the model gave them, not after the sampler chain.
+    post_sampling_probs: false,
     samplers: ["penalties", "top_k", "typ_p", "top_p", "min_p", "temperature"],
     timings_per_token: false,
     return_tokens: false,

@@ -4,11 +4,13 @@
 // slot's KV prefix for the next request that shares it.
 import { statSync } from "node:fs";
 import { readGguf } from "../../../gguf/reader.js";
-import { contextLength, kvBytesPerToken, kvNumber, kvString, tokenText } from "../../../gguf/info.js";
+import { contextLength, kvBytesPerToken, kvNumber, kvString, poolingType, RANK_POOLING, tokenText } from "../../../gguf/info.js";
 import { nvidiaProcessMemory } from "./gpu-memory.js";
 import { jsonGrammar } from "./grammar.js";
-import { NO_VISION_MESSAGE, type EmbedParams, type EmbedResult, type GenerateParams, type GenerateStats, type LoadedInfo, type LoadParams, type LlamaServerParams } from "../../protocol.js";
-import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
+import { NO_VISION_MESSAGE, type EmbedParams, type EmbedResult, type GenerateParams, type GenerateStats, type LoadedInfo, type LoadParams, type LlamaServerParams, type RerankParams, type RerankResult } from "../../protocol.js";
+import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine, type OnText } from "../engine.js";
+import { toLogprobs } from "./logprobs.js";
+import { rerank } from "./rerank.js";
 import { serverArgs } from "./args.js";
 import { completionBody, fitPrompt, infillBody, type CompletionEvent } from "./completion.js";
 import { LlamaServerProcess } from "./process.js";
@@ -29,6 +31,8 @@ export class LlamaServerEngine implements Engine {
     private readonly bos: number | null,
     private readonly spaceFirst: boolean,
     private readonly onDied: () => void,
+    /** A reranker (rank pooling): its one instance scores query/document pairs. */
+    private readonly ranks: boolean,
   ) {}
 
   static async load(params: LoadParams, onDied: () => void): Promise<LlamaServerEngine> {
@@ -39,7 +43,8 @@ export class LlamaServerEngine implements Engine {
     const died = () => {
       if (!engine?.disposed) onDied();
     };
-    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, params.embedding ? "embed" : "generate"), {
+    const ranks = params.embedding && poolingType(gguf) === RANK_POOLING;
+    const main = await LlamaServerProcess.start(ls.binary, serverArgs(params, ls, ranks ? "rerank" : params.embedding ? "embed" : "generate"), {
       debug: ls.debug,
       onDied: died,
     });
@@ -66,7 +71,7 @@ export class LlamaServerEngine implements Engine {
       };
       // SentencePiece vocabularies put a space before the first word; detokenized text drops it, as llama.cpp's own detokenizer does.
       const spaceFirst = kvString(gguf, "tokenizer.ggml.model") === "llama" && gguf.metadata.get("tokenizer.ggml.add_space_prefix")?.value !== false;
-      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died);
+      engine = new LlamaServerEngine(params, ls, main, info, bos, spaceFirst, died, ranks);
       if (params.projectorPath) engine.marker = await mediaMarker(main.http);
       if (params.embedding) engine.embedder = Promise.resolve(main);
       return engine;
@@ -85,8 +90,10 @@ export class LlamaServerEngine implements Engine {
     return this.spaceFirst && text.startsWith(" ") ? text.slice(1) : text;
   }
 
-  async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
+  async generate(p: GenerateParams, signal: AbortSignal, onText: OnText): Promise<GenerateStats> {
     if (this.params.embedding) throw new EngineError(400, "this model does not support generate");
+    // llama-server gives the tokens it accepts from a draft no probabilities (it reports them as certain).
+    if (p.logprobs !== undefined && this.ls.draft) throw new EngineError(400, "logprobs are not available with a draft model");
     const start = process.hrtime.bigint();
     const ctx = this.params.contextSize;
     let body: Record<string, unknown>;
@@ -121,7 +128,10 @@ export class LlamaServerEngine implements Engine {
     let firstToken: bigint | undefined;
     let final: CompletionEvent | undefined;
     const path = p.suffix !== undefined ? "/infill" : "/completion";
-    if (p.stream === false) {
+    const logprobs = (e: CompletionEvent) => (p.logprobs === undefined ? undefined : toLogprobs(e.completion_probabilities, p.logprobs));
+    // Log probabilities stream, even for a whole answer: llama-server's whole answer drops the entries of
+    // a stop string's tokens, so they would no longer spell the text that was sent.
+    if (p.stream === false && p.logprobs === undefined) {
       // One answer at the end: no per-token wake-ups of this process while llama.cpp's threads decode.
       final = await this.completeOrDie(path, { ...body, stream: false }, signal);
       if (final?.content) {
@@ -138,7 +148,7 @@ export class LlamaServerEngine implements Engine {
         }
         if (e.content) {
           text += e.content;
-          onText(e.content);
+          onText(e.content, logprobs(e));
         }
       });
     }
@@ -217,6 +227,11 @@ export class LlamaServerEngine implements Engine {
       embeddings[r.index] = Array.isArray(e[0]) ? (e.at(-1) as number[]) : (e as number[]);
     }
     return { embeddings, promptTokens };
+  }
+
+  async rerank(p: RerankParams): Promise<RerankResult> {
+    if (!this.ranks) throw new EngineError(400, "this model does not support reranking");
+    return this.orDie(rerank(this.main.http, p));
   }
 
   private embedServer(): Promise<LlamaServerProcess> {

@@ -22,10 +22,11 @@ import type {
   GrammarSpec,
   LoadedInfo,
   LoadParams,
+  RerankResult,
   SamplingOptions,
 } from "../../protocol.js";
 import { IMAGES_NEED_LLAMA_SERVER } from "../../protocol.js";
-import { EngineError, INPUT_TOO_LONG, PROMPT_TOO_LONG, type Engine } from "../engine.js";
+import { EngineError, INPUT_TOO_LONG, needsLlamaServer, PROMPT_TOO_LONG, type Engine } from "../engine.js";
 import { StopFilter } from "../stop-filter.js";
 
 const SCHEMA_CACHE_MAX = 32;
@@ -121,6 +122,8 @@ export class NodeLlamaCppEngine implements Engine {
 
   async generate(p: GenerateParams, signal: AbortSignal, onText: (text: string) => void): Promise<GenerateStats> {
     if (p.images?.length) throw new EngineError(400, IMAGES_NEED_LLAMA_SERVER);
+    // Its completion API gives no per-token probabilities (only post-sampler ones, from a loop of our own).
+    if (p.logprobs !== undefined) throw needsLlamaServer("logprobs");
     const start = process.hrtime.bigint();
     const ctx = this.context.contextSize;
     const lead = this.bos != null ? 1 : 0;
@@ -244,6 +247,10 @@ export class NodeLlamaCppEngine implements Engine {
     };
     if (p.returnContext) stats.context = this.model.tokenize(p.prompt + stop.text, true);
     return stats;
+  }
+
+  async rerank(): Promise<RerankResult> {
+    throw needsLlamaServer("rerank");
   }
 
   async embed(p: EmbedParams): Promise<EmbedResult> {
