@@ -6,9 +6,8 @@ import type { Lease } from "../../scheduler/scheduler.js";
 import type { StoredModel } from "../../store/model.js";
 import { modelFacts } from "../model-facts.js";
 import type { ServerContext } from "./context.js";
-import { detailsOf } from "./details.js";
+import { leaseModel } from "./inference-prep.js";
 import { resolveModel, type NotFoundWording } from "./resolve.js";
-import { loadParams, memoryEstimate, mergedOptions } from "./runner-settings.js";
 
 async function lease(
   ctx: ServerContext,
@@ -22,14 +21,7 @@ async function lease(
   const facts = await modelFacts(model.modelPath);
   // A reranker pools to one score, not a vector: llama-server would hand back memory past it.
   if (facts.ranks) throw badRequest(`"${sent}" does not support embeddings`);
-  const params = loadParams(ctx, { ...model, modelPath: model.modelPath }, facts, mergedOptions(model, req.options));
-  const l = await ctx.scheduler.acquire({
-    params,
-    description: { name: model.shortName, digest: model.stored.digest, details: detailsOf(model, facts, { parentModel: "" }) },
-    keepAlive: req.keep_alive,
-    memory: memoryEstimate(params, facts),
-    signal,
-  });
+  const l = await leaseModel(ctx, { ...model, modelPath: model.modelPath }, facts, req, signal);
   return { model, lease: l };
 }
 

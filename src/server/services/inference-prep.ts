@@ -1,6 +1,7 @@
 // The steps every generation shares before a prompt exists: the model's facts and options, the think
 // setting, and a runner slot from the scheduler (released if a later step fails).
 import { badRequest } from "../../api/errors.js";
+import type { KeepAlive } from "../../api/duration.js";
 import type { Options } from "../../api/options.js";
 import type { InferenceFields, Think } from "../../api/inference.js";
 import type { LoadParams } from "../../runner/protocol.js";
@@ -36,7 +37,13 @@ export function resolveThink(p: Prepared, req: InferenceFields): Think | undefin
   return req.think;
 }
 
-export function acquire(ctx: ServerContext, p: Prepared, req: InferenceFields, signal: AbortSignal): Promise<Lease> {
+/** A runner slot for the model, started with `p.load` if none is loaded. */
+export function acquire(
+  ctx: ServerContext,
+  p: Pick<Prepared, "model" | "facts" | "load">,
+  req: { keep_alive?: KeepAlive },
+  signal: AbortSignal,
+): Promise<Lease> {
   return ctx.scheduler.acquire({
     params: p.load,
     description: {
@@ -48,6 +55,18 @@ export function acquire(ctx: ServerContext, p: Prepared, req: InferenceFields, s
     memory: memoryEstimate(p.load, p.facts),
     signal,
   });
+}
+
+/** A runner slot for a resolved model, with the request's options and keep_alive (embed, rerank). */
+export function leaseModel(
+  ctx: ServerContext,
+  model: StoredModel & { modelPath: string },
+  facts: ModelFacts,
+  req: { options?: Record<string, unknown>; keep_alive?: KeepAlive },
+  signal: AbortSignal,
+): Promise<Lease> {
+  const load = loadParams(ctx, model, facts, mergedOptions(model, req.options));
+  return acquire(ctx, { model, facts, load }, req, signal);
 }
 
 export function isZeroKeepAlive(v: number | undefined) {

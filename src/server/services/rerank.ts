@@ -4,9 +4,8 @@ import { badRequest, notFound } from "../../api/errors.js";
 import type { RerankRequest, RerankResponse } from "../../api/rerank.js";
 import { modelFacts } from "../model-facts.js";
 import type { ServerContext } from "./context.js";
-import { detailsOf } from "./details.js";
+import { leaseModel } from "./inference-prep.js";
 import { resolveModel } from "./resolve.js";
-import { loadParams, memoryEstimate, mergedOptions } from "./runner-settings.js";
 
 export async function rerank(ctx: ServerContext, req: RerankRequest, signal: AbortSignal): Promise<RerankResponse> {
   const sent = req.model ?? "";
@@ -15,14 +14,7 @@ export async function rerank(ctx: ServerContext, req: RerankRequest, signal: Abo
   // Checked before anything loads: only a model with a classifier head over a pair can rank.
   if (!model.modelPath || !facts?.ranks) throw badRequest(`"${sent}" does not support reranking`);
   if (req.query === undefined || req.query === "") throw badRequest("query is required");
-  const params = loadParams(ctx, { ...model, modelPath: model.modelPath }, facts, mergedOptions(model, req.options));
-  const lease = await ctx.scheduler.acquire({
-    params,
-    description: { name: model.shortName, digest: model.stored.digest, details: detailsOf(model, facts, { parentModel: "" }) },
-    keepAlive: req.keep_alive,
-    memory: memoryEstimate(params, facts),
-    signal,
-  });
+  const lease = await leaseModel(ctx, { ...model, modelPath: model.modelPath }, facts, req, signal);
   const documents = req.documents ?? [];
   const scored = await lease.runner.rerank({ query: req.query, documents }).finally(() => lease.release());
   const order = scored.scores.map((score, index) => ({ index, score }));
