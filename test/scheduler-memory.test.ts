@@ -136,7 +136,7 @@ test("room for one model: the idle one is evicted for the next; a busy one is wa
 });
 
 test("OLLAMA_LOAD_TIMEOUT ends a stalled load with Ollama's message and kills the runner; a full queue answers 503 meanwhile", { timeout: 120_000 }, async () => {
-  const srv = await startTestServer({ OLLAMA_LOAD_TIMEOUT: "20s", OLLAMA_MAX_QUEUE: "1", OLLAMA_NUM_PARALLEL: "1" });
+  const srv = await startTestServer({ OLLAMA_LOAD_TIMEOUT: "20s", OLLAMA_MAX_QUEUE: "0", OLLAMA_NUM_PARALLEL: "1" });
   try {
     const digest = await createFromGguf(srv.url, "stories", STORIES);
     // The model's facts are read (and kept) by show; from now on only the engine opens the weights.

@@ -189,7 +189,9 @@ export class Scheduler {
    * appeared meanwhile.
    */
   private async load(req: LoadRequest): Promise<Entry | undefined> {
-    if (this.pending >= this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
+    // As Ollama's pending channel: OLLAMA_MAX_QUEUE requests may wait behind the load in progress,
+    // which is not counted. Requests for a loaded model wait for a slot and are never refused.
+    if (this.pending > this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
     this.pending++;
     const key = req.params.modelPath;
     const waiting = this.loading.get(key) ?? { name: req.description.name, count: 0 };
