@@ -60,13 +60,15 @@ export function readJsonBody(raw: IncomingMessage, payload: Readable, limits: Bo
     };
     const onEnd = () => finish(undefined);
     const onError = (err: Error) => finish(err);
+    // A client gone mid-body: nobody reads the answer, but the buffered chunks are let go now.
+    const onClose = () => finish(new ApiError(400, "request body aborted"));
     function finish(err: Error | undefined) {
       stop.clear();
-      payload.off("data", onData).off("end", onEnd).off("error", onError);
+      payload.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
       if (err) reject(err);
       else resolve(Buffer.concat(chunks, size));
     }
-    payload.on("data", onData).on("end", onEnd).on("error", onError);
+    payload.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
   });
 }
 
