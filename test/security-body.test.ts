@@ -23,7 +23,7 @@ function readAnswer(res: IncomingMessage): Promise<Answer> {
     let text = "";
     res.setEncoding("utf8");
     res.on("data", (d) => (text += d));
-    res.on("end", () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+    res.on("end", () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : {} }));
     res.on("error", reject);
   });
 }
@@ -62,6 +62,22 @@ test("an endless chunked body is refused as soon as it passes the limit", async 
   assert.equal(res.status, 413);
   assert.equal(res.json.error, `request body too large (limit ${LIMIT} bytes)`);
   assert.ok(sent < 256 * LIMIT, "answered while the body was still coming");
+});
+
+test("a reply given before the body was read (a refused origin, a bad digest) ends an endless body's connection", { timeout: 60_000 }, async () => {
+  for (const [path, status, origin] of [["/api/chat", 403, "https://evil.example"], ["/api/blobs/sha256:nothex", 400, ""]] as const) {
+    const { req, answer } = open(path, { "transfer-encoding": "chunked", ...(origin ? { origin } : {}) });
+    const closed = new Promise<void>((resolve) => req.on("close", resolve));
+    let done = false;
+    void closed.then(() => (done = true));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    // Keep sending until the server closes the connection; kept alive it would read forever.
+    while (!done) {
+      if (!req.write(chunk)) await Promise.race([new Promise((r) => req.once("drain", r)), closed]);
+    }
+    const res = await answer.catch((e: Error) => ({ status: 0, json: { error: e.message } }));
+    assert.equal(res.status, status, path);
+  }
 });
 
 test("a body that stops arriving is answered 408 after the idle timeout", async () => {

@@ -8,7 +8,7 @@ import { requestId } from "./observe/request-id.js";
 import { requestLogHook } from "./observe/request-log.js";
 import type { TlsFiles } from "./tls.js";
 import { errorBody, sendJson } from "./reply.js";
-import { readJsonBody } from "./body.js";
+import { closeUnreadBody, readJsonBody } from "./body.js";
 import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerHealthRoutes } from "./routes/health.js";
@@ -56,6 +56,10 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   app.addHook("onRequest", requestLogHook(ctx.config.debug, ctx.metrics));
   app.addHook("onRequest", corsHook(ctx.config));
   app.addHook("onRequest", authHook(opts.keys));
+  app.addHook("onSend", async (request, reply, payload) => {
+    closeUnreadBody(request.raw, (name, value) => reply.header(name, value));
+    return payload;
+  });
 
   app.setErrorHandler((err, _request, reply) => {
     const { status, message } = errorBody(err);

@@ -90,6 +90,18 @@ export async function* idleGuarded(payload: AsyncIterable<Uint8Array>, idleMs: n
   }
 }
 
+/**
+ * For onSend: a reply written while the request body is still arriving (a 401 or 403 from a hook, a
+ * 404, an error before the body was read) closes the connection after a linger. Kept alive, the
+ * connection would read and drop an endless body forever.
+ */
+export function closeUnreadBody(raw: IncomingMessage, setHeader: (name: string, value: string) => void): void {
+  const hasBody = Number(raw.headers["content-length"]) > 0 || raw.headers["transfer-encoding"] !== undefined;
+  if (raw.complete || !hasBody) return;
+  setHeader("connection", "close");
+  lingerAfterReply(raw);
+}
+
 function watchIdle(ms: number, onIdle: () => void): { touch(): void; clear(): void } {
   if (!Number.isFinite(ms)) return { touch() {}, clear() {} };
   const timer = setTimeout(onIdle, ms);
