@@ -129,6 +129,24 @@ test("a models directory whose manifests/ and blobs/ are links elsewhere: nothin
   await rm(models, { recursive: true, force: true });
 });
 
+test("a models directory reached through a link (OLLAMA_MODELS itself a link) works as usual", async () => {
+  const real = await mkdtemp(join(tmpdir(), "corral-real-models-"));
+  const link = join(out, "models-link");
+  await symlink(real, link);
+  const linked = await startTestServer({}, { models: link });
+  try {
+    await createFromGguf(linked.url, "viaLink", STORIES);
+    const tags = await postJson(linked.url, "/api/tags", undefined, "GET");
+    assert.deepEqual(tags.json.models.map((m: { name: string }) => m.name), ["viaLink:latest"]);
+    assert.equal((await postJson(linked.url, "/api/show", { model: "viaLink" })).status, 200);
+    assert.equal((await postJson(linked.url, "/api/delete", { model: "viaLink" }, "DELETE")).status, 200);
+  } finally {
+    await linked.stop();
+    await rm(link);
+    await rm(real, { recursive: true, force: true });
+  }
+});
+
 test("a pull replaces links planted where it writes its partial files", { timeout: 120_000 }, async (t) => {
   let registry: TestRegistry;
   try {
