@@ -148,7 +148,9 @@ test("OLLAMA_LOAD_TIMEOUT ends a stalled load with Ollama's message and kills th
 
     const stalled = generate(srv, "stories");
     await until(async () => (await queue(srv)).some((m) => m.name === "stories:latest" && !m.loaded && m.waiting === 1));
-    const full = await generate(srv, "stories");
+    // Another runner (another num_ctx) would wait behind the stalled load: the queue is full. (A
+    // request for the runner being started would wait for it, as in Ollama.)
+    const full = await generate(srv, "stories", NUM_CTX * 2);
     assert.deepEqual([full.status, full.json], [503, { error: QUEUE_FULL_MESSAGE }]);
 
     const timedOut = await stalled;

@@ -25,11 +25,12 @@ test("50 clients for 5 s from a cold start: every request gets 200 or 503, none 
   assert.equal(after.json.done, true);
 });
 
-test("a full queue answers with Ollama's 503 body", { timeout: 60_000 }, async () => {
-  // Unload, then a burst: the first request loads the model, the queue takes two, the rest are refused.
-  assert.equal((await postJson(srv.url, "/api/generate", { model: "stories", keep_alive: 0 })).status, 200);
+test("a burst needing 20 different runners: each request gets 200 or Ollama's 503", { timeout: 120_000 }, async () => {
+  // Each num_ctx needs its own runner: one loads, OLLAMA_MAX_QUEUE=2 wait behind it, the rest are refused.
   const burst = await Promise.all(
-    Array.from({ length: 20 }, () => postJson(srv.url, "/api/generate", { model: "stories", prompt: "Once", stream: false, options: { num_predict: 2 } })),
+    Array.from({ length: 20 }, (_, i) =>
+      postJson(srv.url, "/api/generate", { model: "stories", prompt: "Once", stream: false, options: { num_predict: 2, num_ctx: 64 + 16 * i } }),
+    ),
   );
   for (const r of burst) assert.ok(r.status === 200 || r.status === 503, `${r.status} ${r.text}`);
   for (const r of burst.filter((r) => r.status === 503)) {
