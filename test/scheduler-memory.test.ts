@@ -148,14 +148,16 @@ test("OLLAMA_LOAD_TIMEOUT ends a stalled load with Ollama's message and kills th
 
     const stalled = generate(srv, "stories");
     await until(async () => (await queue(srv)).some((m) => m.name === "stories:latest" && !m.loaded && m.waiting === 1));
-    // Another runner (another num_ctx) would wait behind the stalled load: the queue is full. (A
-    // request for the runner being started would wait for it, as in Ollama.)
+    // Another runner (another num_ctx) would wait behind the stalled load: the queue is full. A
+    // request for the runner being started waits for it uncounted, as in Ollama, and shares its fate.
     const full = await generate(srv, "stories", NUM_CTX * 2);
     assert.deepEqual([full.status, full.json], [503, { error: QUEUE_FULL_MESSAGE }]);
+    const joined = generate(srv, "stories");
 
-    const timedOut = await stalled;
-    assert.equal(timedOut.status, 500);
-    assert.match(timedOut.json.error, /^timed out waiting for llama runner to start - /);
+    for (const timedOut of [await stalled, await joined]) {
+      assert.equal(timedOut.status, 500);
+      assert.match(timedOut.json.error, /^timed out waiting for llama runner to start - /);
+    }
     assert.deepEqual(runnerPids(srv), []);
     assert.deepEqual(pgrep(["-f", blob]), [], "nothing still holds the weights open");
     assert.deepEqual(await ps(srv), []);
