@@ -342,6 +342,10 @@ export class ModelStore {
   async init(): Promise<void> {
     await ensureDir(this.blobsDir);
     await ensureDir(this.manifestsDir);
+    // Startup repairs and prunes only directories that are really inside the root.
+    if (!(await this.confine.inside(this.blobsDir)) || !(await this.confine.inside(this.manifestsDir))) {
+      return warn(`blobs/ or manifests/ leads out of ${this.root}: no startup cleanup`);
+    }
     await this.normaliseBlobNames();
     if (this.noPrune) return;
     await this.pruneBlobs();
