@@ -344,7 +344,8 @@ export class ModelStore {
     await ensureDir(this.manifestsDir);
     // Startup repairs and prunes only directories that are really inside the root.
     if (!(await this.confine.inside(this.blobsDir)) || !(await this.confine.inside(this.manifestsDir))) {
-      return warn(`blobs/ or manifests/ leads out of ${this.root}: no startup cleanup`);
+      warn(`blobs/ or manifests/ leads out of ${this.root}: no startup cleanup`);
+      return;
     }
     await this.normaliseBlobNames();
     if (this.noPrune) return;
