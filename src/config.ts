@@ -58,6 +58,10 @@ export interface Config {
   tlsKey?: string;
   /** CORRAL_TLS_CA: a PEM path the CLI trusts besides the system CAs. */
   tlsCa?: string;
+  /** CORRAL_MAX_JSON_BODY: bytes a JSON request body may have (413 past it). */
+  maxJsonBody: number;
+  /** CORRAL_BODY_IDLE_TIMEOUT in ms: how long a request body may send nothing before a 408; Infinity = forever. */
+  bodyIdleTimeout: number;
   /** CORRAL_API_KEY (else OLLAMA_API_KEY): the key the CLI sends. */
   clientApiKey?: string;
 }
@@ -215,6 +219,8 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCert: optional(env.CORRAL_TLS_CERT),
     tlsKey: optional(env.CORRAL_TLS_KEY),
     tlsCa: optional(env.CORRAL_TLS_CA),
+    maxJsonBody: parseUint(env.CORRAL_MAX_JSON_BODY, 0) || 256 * 1024 * 1024,
+    bodyIdleTimeout: forever(parseDurationEnv(env.CORRAL_BODY_IDLE_TIMEOUT, 30_000)),
     clientApiKey: optional(env.CORRAL_API_KEY) ?? optional(env.OLLAMA_API_KEY),
   };
 }

@@ -43,3 +43,12 @@ test("the default thread count is the physical cores, not the logical ones", () 
   assert.ok(n >= 1);
   if (cores.size > 0) assert.ok(n <= cores.size);
 });
+
+test("request body limits: CORRAL_MAX_JSON_BODY bytes and CORRAL_BODY_IDLE_TIMEOUT duration", () => {
+  const defaults = loadConfig({});
+  assert.deepEqual([defaults.maxJsonBody, defaults.bodyIdleTimeout], [256 * 1024 * 1024, 30_000]);
+  const set = loadConfig({ CORRAL_MAX_JSON_BODY: "1048576", CORRAL_BODY_IDLE_TIMEOUT: "2m" });
+  assert.deepEqual([set.maxJsonBody, set.bodyIdleTimeout], [1 << 20, 120_000]);
+  assert.equal(loadConfig({ CORRAL_BODY_IDLE_TIMEOUT: "10" }).bodyIdleTimeout, 10_000);
+  assert.equal(loadConfig({ CORRAL_BODY_IDLE_TIMEOUT: "0" }).bodyIdleTimeout, Infinity);
+});

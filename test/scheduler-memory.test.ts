@@ -136,7 +136,7 @@ test("room for one model: the idle one is evicted for the next; a busy one is wa
 });
 
 test("OLLAMA_LOAD_TIMEOUT ends a stalled load with Ollama's message and kills the runner; a full queue answers 503 meanwhile", { timeout: 120_000 }, async () => {
-  const srv = await startTestServer({ OLLAMA_LOAD_TIMEOUT: "20s", OLLAMA_MAX_QUEUE: "1", OLLAMA_NUM_PARALLEL: "1" });
+  const srv = await startTestServer({ OLLAMA_LOAD_TIMEOUT: "20s", OLLAMA_MAX_QUEUE: "0", OLLAMA_NUM_PARALLEL: "1" });
   try {
     const digest = await createFromGguf(srv.url, "stories", STORIES);
     // The model's facts are read (and kept) by show; from now on only the engine opens the weights.
@@ -148,12 +148,16 @@ test("OLLAMA_LOAD_TIMEOUT ends a stalled load with Ollama's message and kills th
 
     const stalled = generate(srv, "stories");
     await until(async () => (await queue(srv)).some((m) => m.name === "stories:latest" && !m.loaded && m.waiting === 1));
-    const full = await generate(srv, "stories");
+    // Another runner (another num_ctx) would wait behind the stalled load: the queue is full. A
+    // request for the runner being started waits for it uncounted, as in Ollama, and shares its fate.
+    const full = await generate(srv, "stories", NUM_CTX * 2);
     assert.deepEqual([full.status, full.json], [503, { error: QUEUE_FULL_MESSAGE }]);
+    const joined = generate(srv, "stories");
 
-    const timedOut = await stalled;
-    assert.equal(timedOut.status, 500);
-    assert.match(timedOut.json.error, /^timed out waiting for llama runner to start - /);
+    for (const timedOut of [await stalled, await joined]) {
+      assert.equal(timedOut.status, 500);
+      assert.match(timedOut.json.error, /^timed out waiting for llama runner to start - /);
+    }
     assert.deepEqual(runnerPids(srv), []);
     assert.deepEqual(pgrep(["-f", blob]), [], "nothing still holds the weights open");
     assert.deepEqual(await ps(srv), []);

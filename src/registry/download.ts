@@ -196,6 +196,7 @@ export class Downloads {
       progress(layerLine("pulling", layer.digest, present, present));
       return true;
     }
+    await this.store.preparePartial(layer.digest);
     const key = layer.digest.slice(7).toLowerCase();
     let d = this.active.get(key);
     if (!d || d.stopped) {

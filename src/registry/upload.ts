@@ -87,7 +87,7 @@ export async function uploadBlob(
     progress(layerLine("pushing", layer.digest, layer.size, layer.size));
     return;
   }
-  const path = store.blobPath(layer.digest);
+  const path = await store.blobFile(layer.digest);
   const size = (await stat(path)).size;
   const state = { total: size, completed: 0 };
   const tick = ticker("pushing", layer.digest, progress, () => state);

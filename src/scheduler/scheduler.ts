@@ -97,6 +97,8 @@ export class Scheduler {
   /** Requests waiting in load() (queued behind other loads or loading), per model path. */
   private readonly loading = new Map<string, { name: string; count: number }>();
   private shuttingDown = false;
+  /** The runner being started now; Ollama lists it as loaded at once, so requests for it wait for it uncounted. */
+  private starting?: { key: string; params: LoadParams; done: Promise<unknown> };
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -189,13 +191,27 @@ export class Scheduler {
    * appeared meanwhile.
    */
   private async load(req: LoadRequest): Promise<Entry | undefined> {
-    if (this.pending >= this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
-    this.pending++;
+    // As Ollama's pending channel: OLLAMA_MAX_QUEUE requests may wait behind the load in progress,
+    // which is not counted. Requests for a loaded model, or for the runner being started, wait
+    // without taking a place and are never refused.
     const key = req.params.modelPath;
+    const starting = this.starting;
+    const joining = starting?.key === key && sameRunnerSettings(starting.params, req.params);
+    if (!joining && this.pending > this.config.maxQueue) throw new ApiError(503, QUEUE_FULL_MESSAGE);
+    if (!joining) this.pending++;
     const waiting = this.loading.get(key) ?? { name: req.description.name, count: 0 };
     waiting.count++;
     this.loading.set(key, waiting);
-    const run = this.loadChain.then(async () => {
+    // Joining: once that start is done the caller finds the runner loaded; its failure is ours too.
+    if (joining) {
+      try {
+        await starting!.done;
+        return undefined;
+      } finally {
+        if (--waiting.count === 0 && this.loading.get(key) === waiting) this.loading.delete(key);
+      }
+    }
+    const run: Promise<Entry | undefined> = this.loadChain.then(async () => {
       if (req.signal?.aborted) throw canceled();
       const existing = this.entries.get(key);
       if (existing && !existing.closing && sameRunnerSettings(existing.params, req.params)) return undefined;
@@ -207,7 +223,10 @@ export class Scheduler {
       if (gated) await this.makeMemory(req.memory);
       // Making room may have meant waiting for a busy model; a client gone meanwhile needs no runner.
       if (req.signal?.aborted) throw canceled();
-      const runner = await this.start(req.params, { debug: this.config.debug, loadTimeout: this.config.loadTimeout });
+      this.starting = { key, params: req.params, done: run };
+      const runner = await this.start(req.params, { debug: this.config.debug, loadTimeout: this.config.loadTimeout }).finally(
+        () => (this.starting = undefined),
+      );
       const entry: Entry = {
         key,
         params: req.params,

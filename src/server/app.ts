@@ -8,7 +8,7 @@ import { requestId } from "./observe/request-id.js";
 import { requestLogHook } from "./observe/request-log.js";
 import type { TlsFiles } from "./tls.js";
 import { errorBody, sendJson } from "./reply.js";
-import { MAX_JSON_BODY, readLimited } from "./body.js";
+import { closeUnreadBody, readJsonBody } from "./body.js";
 import { registerAnthropicRoutes } from "./routes/anthropic.js";
 import { registerEmbedRoutes } from "./routes/embed.js";
 import { registerHealthRoutes } from "./routes/health.js";
@@ -35,7 +35,7 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: requestId,
-    bodyLimit: MAX_JSON_BODY,
+    bodyLimit: ctx.config.maxJsonBody,
     return503OnClosing: false,
     // On shutdown, drop open connections (streams, idle keep-alives) instead of waiting for them.
     forceCloseConnections: true,
@@ -49,8 +49,9 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", (_req, payload, done) => {
-    readLimited(payload, MAX_JSON_BODY).then((body) => done(null, body), (err: Error) => done(err, undefined));
+  const limits = { maxJson: ctx.config.maxJsonBody, idleMs: ctx.config.bodyIdleTimeout };
+  app.addContentTypeParser("*", (req, payload, done) => {
+    readJsonBody(req.raw, payload, limits).then((body) => done(null, body), (err: Error) => done(err, undefined));
   });
 
   // Order matters: every answer (a 403 or 401 included) gets its request id and log line; CORS
@@ -58,6 +59,10 @@ export async function buildServer(ctx: ServerContext, opts: ServerOptions): Prom
   app.addHook("onRequest", requestLogHook(ctx.config.debug, ctx.metrics));
   app.addHook("onRequest", corsHook(ctx.config));
   app.addHook("onRequest", authHook(opts.keys));
+  app.addHook("onSend", async (request, reply, payload) => {
+    closeUnreadBody(request.raw, (name, value) => reply.header(name, value));
+    return payload;
+  });
 
   app.setErrorHandler((err, _request, reply) => {
     const { status, message } = errorBody(err);

@@ -1,8 +1,8 @@
 // CORS (spec §1.2) and the Host-header check against DNS rebinding (§1.3), as one onRequest hook.
 import { hostname, networkInterfaces } from "node:os";
-import { isIP } from "node:net";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
+import { isLoopback, isPrivate, isUnspecified, parseIp, sameIp, type IpAddr } from "./ip.js";
 
 const DEFAULT_ORIGINS = [
   ...["localhost", "127.0.0.1", "0.0.0.0"].flatMap((h) => [`http://${h}`, `https://${h}`, `http://${h}:*`, `https://${h}:*`]),
@@ -24,46 +24,70 @@ function originMatcher(patterns: string[]): (origin: string) => boolean {
 }
 
 export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (host === "localhost") return true;
+  const ip = parseIp(host);
+  return ip !== undefined && isLoopback(ip);
 }
 
-function isPrivateOrLocalIp(ip: string): boolean {
-  if (isLoopbackHost(ip) || ip === "0.0.0.0" || ip === "::") return true;
-  if (/^10\./.test(ip) || /^192\.168\./.test(ip) || /^172\.(1[6-9]|2\d|3[01])\./.test(ip)) return true;
-  if (/^f[cd][0-9a-f]{2}:/i.test(ip)) return true;
-  return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === ip));
+/** An address of one of this machine's interfaces (zones never match, as in Ollama). */
+function isLocalIp(ip: IpAddr): boolean {
+  return Object.values(networkInterfaces()).some((list) =>
+    list?.some((a) => {
+      const own = parseIp(a.address.replace(/%.*$/, ""));
+      return own !== undefined && sameIp(own, ip);
+    }),
+  );
 }
 
-/** Hosts a loopback-bound server answers to. */
-function allowedHost(hostHeader: string | undefined): boolean {
-  if (!hostHeader) return true;
-  let host = hostHeader.toLowerCase();
-  const v6 = /^\[([^\]]+)\](:\d+)?$/.exec(host);
-  if (v6) host = v6[1]!;
-  else host = host.replace(/:\d+$/, "");
-  if (host === "" || host === "localhost" || host === hostname().toLowerCase()) return true;
-  if (isIP(host)) return isPrivateOrLocalIp(host);
-  return [".localhost", ".local", ".internal"].some((s) => host.endsWith(s));
+/**
+ * Ollama's Host check for a loopback-bound server (DNS rebinding): the host part of the header
+ * (the whole header when it has no port, so a bare `[::1]` is refused) must be an IP literal that
+ * is loopback, private, unspecified or this machine's, or localhost, the hostname, or a name under
+ * .localhost, .local or .internal. "name" marks an allowed name (not an IP).
+ */
+export function hostVerdict(hostHeader: string | undefined): "ip" | "name" | "deny" {
+  const header = hostHeader ?? "";
+  const host = splitHostPort(header) ?? header;
+  const ip = parseIp(host);
+  if (ip && (isLoopback(ip) || isPrivate(ip) || isUnspecified(ip) || isLocalIp(ip))) return "ip";
+  const name = host.toLowerCase();
+  if (name === "" || name === "localhost" || name === hostname().toLowerCase()) return "name";
+  return [".localhost", ".local", ".internal"].some((s) => name.endsWith(s)) ? "name" : "deny";
+}
+
+/** Go's net.SplitHostPort, host part only: undefined where it fails (no port, too many colons). */
+function splitHostPort(hostport: string): string | undefined {
+  const v6 = /^\[([^[\]]*)\]:[^:[\]]*$/.exec(hostport);
+  if (v6) return v6[1];
+  if (hostport.startsWith("[")) return undefined;
+  const colon = hostport.indexOf(":");
+  if (colon < 0 || hostport.indexOf(":", colon + 1) >= 0) return undefined;
+  return /[[\]]/.test(hostport) ? undefined : hostport.slice(0, colon);
 }
 
 export function corsHook(config: Config) {
   const allowed = originMatcher([...config.origins, ...DEFAULT_ORIGINS]);
   const allowAll = config.origins.includes("*");
   const checkHost = isLoopbackHost(config.host.host);
+  // CORS runs first, then the Host check, as in Ollama: a valid preflight is answered before it.
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (checkHost && !allowedHost(request.headers.host)) return reply.code(403).send();
     const origin = request.headers.origin;
-    if (!origin) return;
     const host = request.headers.host ?? "";
-    if (origin === `http://${host}` || origin === `https://${host}`) return;
-    if (!allowed(origin)) return reply.code(403).send();
-    reply.header("Access-Control-Allow-Origin", allowAll ? "*" : origin);
-    reply.header("Vary", "Origin");
-    if (request.method === "OPTIONS") {
-      reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
-      reply.header("Access-Control-Allow-Headers", ALLOWED_HEADERS);
-      reply.header("Access-Control-Max-Age", String(12 * 3600));
-      return reply.code(204).send();
+    if (origin && origin !== `http://${host}` && origin !== `https://${host}`) {
+      if (!allowed(origin)) return reply.code(403).send();
+      reply.header("Access-Control-Allow-Origin", allowAll ? "*" : origin);
+      reply.header("Vary", "Origin");
+      if (request.method === "OPTIONS") {
+        reply.header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+        reply.header("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+        reply.header("Access-Control-Max-Age", String(12 * 3600));
+        return reply.code(204).send();
+      }
     }
+    if (!checkHost) return;
+    const verdict = hostVerdict(request.headers.host);
+    if (verdict === "deny") return reply.code(403).send();
+    // Ollama answers any other OPTIONS to an allowed host name itself.
+    if (verdict === "name" && request.method === "OPTIONS") return reply.code(204).send();
   };
 }

@@ -73,17 +73,17 @@ export async function readModel(store: ModelStore, name: ModelName): Promise<Sto
     switch (layer.mediaType) {
       case MEDIA_TYPE.model:
         model.modelLayer = layer;
-        model.modelPath = store.blobPath(layer.digest);
+        model.modelPath = await store.blobFile(layer.digest);
         model.parentModel = layer.from ?? "";
         break;
       case MEDIA_TYPE.adapter:
-        model.adapterPaths.push(store.blobPath(layer.digest));
+        model.adapterPaths.push(await store.blobFile(layer.digest));
         break;
       case MEDIA_TYPE.projector:
-        model.projectorPaths.push(store.blobPath(layer.digest));
+        model.projectorPaths.push(await store.blobFile(layer.digest));
         break;
       case MEDIA_TYPE.draft:
-        model.draftPath = store.blobPath(layer.digest);
+        model.draftPath = await store.blobFile(layer.digest);
         break;
       case MEDIA_TYPE.template:
       case MEDIA_TYPE.prompt:

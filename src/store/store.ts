@@ -16,6 +16,7 @@ import { displayShortest, isValidName, isValidPart, type ModelName, type NamePar
 import { PartialBlob } from "./partial.js";
 import { partialHexes, type PartialInfo } from "./partial-info.js";
 import { recoverStore } from "./startup.js";
+import { Confinement, dropLinks } from "./confine.js";
 
 export interface StoredManifest {
   name: ModelName;
@@ -37,19 +38,6 @@ const nameOf = (p: string[]): ModelName => ({ host: p[0]!, namespace: p[1]!, mod
 // Deleted concurrently, or a file where a directory was expected.
 const isMissing = (e: unknown) => ["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException)?.code ?? "");
 
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (isMissing(e)) return [];
-    throw e;
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
-
 const warn = (msg: string) => process.stderr.write(`corral: ${msg}\n`);
 
 export class ModelStore {
@@ -60,13 +48,19 @@ export class ModelStore {
   // Manifest writes and deletes run one at a time so the "is this blob still referenced" check
   // and the write it guards are not interleaved with another of them.
   private queue: Promise<unknown> = Promise.resolve();
+  // Every read, listing and write stays inside the root, links resolved.
+  private readonly confine: Confinement;
 
   constructor(root: string, opts?: { noPrune?: boolean }) {
     this.root = resolve(root);
     this.blobsDir = join(this.root, "blobs");
     this.manifestsDir = join(this.root, "manifests");
     this.noPrune = opts?.noPrune ?? false;
+    this.confine = new Confinement(this.root);
   }
+
+  private listDir = (dir: string) => this.confine.listDir(dir);
+  private isFile = (path: string) => this.confine.isFile(path);
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
@@ -83,7 +77,7 @@ export class ModelStore {
   }
 
   async hasBlob(digest: string): Promise<boolean> {
-    return isFile(this.blobPath(digest));
+    return this.isFile(this.blobPath(digest));
   }
 
   /** Does not read `body` when the blob already exists. */
@@ -93,7 +87,7 @@ export class ModelStore {
   ): Promise<"created" | "exists"> {
     const path = this.blobPath(digest);
     if (await this.touchIfPresent(path)) return "exists";
-    await ensureDir(this.blobsDir);
+    await ensureDir(await this.confine.check(this.blobsDir));
     await writeStreamVerified(path, digestHex(digest)!, body, digest);
     return "created";
   }
@@ -103,19 +97,26 @@ export class ModelStore {
     const digest = `sha256:${sha256Hex(buf)}`;
     const path = this.blobPath(digest);
     if (!(await this.touchIfPresent(path))) {
-      await ensureDir(this.blobsDir);
+      await ensureDir(await this.confine.check(this.blobsDir));
       await writeFileAtomic(path, buf);
     }
     return { digest, size: buf.length };
   }
 
   async readBlob(digest: string): Promise<Buffer> {
-    return readFile(this.blobPath(digest));
+    return readFile(await this.blobFile(digest));
+  }
+
+  /** The path of a stored blob, checked to lead nowhere outside the models directory. */
+  async blobFile(digest: string): Promise<string> {
+    return this.confine.check(this.blobPath(digest));
   }
 
   /** Size of a stored blob, or undefined when it is not here. */
   async blobSize(digest: string): Promise<number | undefined> {
-    return stat(this.blobPath(digest)).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+    const path = this.blobPath(digest);
+    if (!(await this.isFile(path))) return undefined;
+    return stat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
   }
 
   /** The resumable download state of a blob (registry pulls write through it). */
@@ -124,9 +125,16 @@ export class ModelStore {
     return new PartialBlob(this.blobsDir, digestHex(digest)!, path);
   }
 
+  /** Before a download writes its partial files: they must stay inside, so planted links are dropped. */
+  async preparePartial(digest: string): Promise<void> {
+    const hex = digestHex(digest);
+    if (!hex) throw badRequest("invalid digest format");
+    await dropLinks(await this.confine.check(this.blobsDir), `sha256-${hex}-partial`);
+  }
+
   // A fresh mtime keeps an uploaded-but-not-yet-referenced blob safe from the startup prune.
   private async touchIfPresent(path: string): Promise<boolean> {
-    if (!(await isFile(path))) return false;
+    if (!(await this.isFile(path))) return false;
     const now = new Date();
     await utimes(path, now, now).catch(() => {});
     return true;
@@ -145,12 +153,12 @@ export class ModelStore {
     const want = partsOf(name);
     const walk = async (dir: string, i: number, got: string[]): Promise<string[] | undefined> => {
       const lc = want[i]!.toLowerCase();
-      const candidates = (await listDir(dir))
+      const candidates = (await this.listDir(dir))
         .filter((e) => e.toLowerCase() === lc && isValidPart(PARTS[i]!, e))
         .sort((a, b) => Number(b === want[i]) - Number(a === want[i]));
       for (const c of candidates) {
         const path = join(dir, c);
-        const found = i === 3 ? ((await isFile(path)) ? [...got, c] : undefined) : await walk(path, i + 1, [...got, c]);
+        const found = i === 3 ? ((await this.isFile(path)) ? [...got, c] : undefined) : await walk(path, i + 1, [...got, c]);
         if (found) return found;
       }
       return undefined;
@@ -167,7 +175,7 @@ export class ModelStore {
     const out: string[] = [];
     let dir: string | undefined = this.manifestsDir;
     for (let i = 0; i < 4; i++) {
-      const entries: string[] = dir && i < 3 ? await listDir(dir) : [];
+      const entries: string[] = dir && i < 3 ? await this.listDir(dir) : [];
       const match: string | undefined =
         entries.find((e) => e === want[i]) ??
         entries.find((e) => e.toLowerCase() === want[i]!.toLowerCase() && isValidPart(PARTS[i]!, e));
@@ -178,7 +186,7 @@ export class ModelStore {
   }
 
   private async readStored(name: ModelName): Promise<StoredManifest> {
-    const path = this.manifestPath(name);
+    const path = await this.confine.check(this.manifestPath(name));
     const raw = await readFile(path);
     let manifest: Manifest;
     try {
@@ -223,11 +231,12 @@ export class ModelStore {
       }
       const target = await this.writeTarget(name);
       const path = this.manifestPath(target);
-      const old = await readFile(path).then(
+      // A link in the manifest's place is replaced, never read or written through.
+      const old = !(await this.isFile(path)) ? [] : await readFile(path).then(
         (b) => manifestDigests(parseManifest(b)),
         () => [] as string[],
       );
-      await ensureDir(dirname(path));
+      await ensureDir(await this.confine.check(dirname(path)));
       await writeFileAtomic(path, raw);
       if (!this.noPrune) await this.removeUnreferenced(old);
     });
@@ -278,11 +287,11 @@ export class ModelStore {
     const names: ModelName[] = [];
     const walk = async (dir: string, got: string[]) => {
       const i = got.length;
-      for (const e of await listDir(dir)) {
+      for (const e of await this.listDir(dir)) {
         if (!isValidPart(PARTS[i]!, e)) continue;
         const path = join(dir, e);
         if (i === 3) {
-          if (await isFile(path)) names.push(nameOf([...got, e]));
+          if (await this.isFile(path)) names.push(nameOf([...got, e]));
         } else await walk(path, [...got, e]);
       }
     };
@@ -309,7 +318,7 @@ export class ModelStore {
   }
 
   private async removeUnreferenced(digests: string[]): Promise<void> {
-    if (digests.length === 0) return;
+    if (digests.length === 0 || !(await this.confine.inside(this.blobsDir))) return;
     const refs = await this.referencedDigests();
     if (!refs) return;
     for (const d of new Set(digests)) {
@@ -347,6 +356,11 @@ export class ModelStore {
   async init(): Promise<void> {
     await ensureDir(this.blobsDir);
     await ensureDir(this.manifestsDir);
+    // Startup repairs and prunes only directories that are really inside the root.
+    if (!(await this.confine.inside(this.blobsDir)) || !(await this.confine.inside(this.manifestsDir))) {
+      warn(`blobs/ or manifests/ leads out of ${this.root}: no startup cleanup`);
+      return;
+    }
     await recoverStore({
       blobsDir: this.blobsDir,
       manifestsDir: this.manifestsDir,

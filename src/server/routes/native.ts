@@ -5,7 +5,7 @@ import { AsyncQueue } from "../async-queue.js";
 import { decodeCopyRequest, decodeCreateRequest, decodeDeleteRequest, decodeShowRequest, requestedModel, type ProgressResponse } from "../../api/models.js";
 import { createModel } from "../../create/create.js";
 import { VERSION } from "../../version.js";
-import { jsonBody } from "../body.js";
+import { idleGuarded, jsonBody } from "../body.js";
 import { disconnectSignal, sendJson, sendReply } from "../reply.js";
 import { tapUsage } from "../observe/request-log.js";
 import type { ServerContext } from "../services/context.js";
@@ -65,7 +65,9 @@ export async function registerNativeRoutes(app: FastifyInstance, ctx: ServerCont
   // Blob bodies are streamed to disk while hashed, never buffered: they may be many gigabytes.
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { bodyLimit: Number.MAX_SAFE_INTEGER }, (_req, payload, done) => done(null, payload));
+    scope.addContentTypeParser("*", { bodyLimit: Number.MAX_SAFE_INTEGER }, (_req, payload, done) =>
+      done(null, idleGuarded(payload, ctx.config.bodyIdleTimeout)),
+    );
     scope.post<{ Params: { digest: string } }>("/api/blobs/:digest", async (request, reply) => {
       const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? emptyBody();
       const status = await uploadBlob(ctx, request.params.digest, body);
