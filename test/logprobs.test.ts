@@ -259,3 +259,28 @@ test("the node-llama-cpp engine answers 400 naming the engine it needs", async (
     await other.stop();
   }
 });
+
+test("chat format on a thinking model: the thinking and the constrained content carry their logprobs", { skip: !hasLlamaServer }, async () => {
+  // "time" (the prompt's last word) pre-opens the thinking and "Lily" closes it; see thinking.test.ts.
+  const template = "{{ range .Messages }}{{ if .Thinking }}time{{ .Thinking }}Lily{{ end }}{{ .Content }}{{ end }}";
+  await createFromGguf(srv.url, "lp-thinker", STORIES, { template });
+  const lines = await ndjson(
+    await post(srv.url, "/api/chat", {
+      model: "lp-thinker",
+      format: "json",
+      logprobs: true,
+      messages: [{ role: "user", content: "Once upon a time" }],
+      options: { temperature: 0, num_predict: 12 },
+    }),
+  );
+  type Line = { message: { content: string; thinking?: string }; logprobs?: { token: string; logprob: number }[] };
+  const all = lines as Line[];
+  const thinking = all.filter((l) => l.message.thinking);
+  const content = all.filter((l) => l.message.content);
+  assert.ok(thinking.some((l) => l.logprobs?.length), "thinking chunks carry logprobs");
+  assert.ok(content.length > 0 && content.every((l) => l.logprobs?.length), "every constrained content chunk carries logprobs");
+  for (const l of all) for (const lp of l.logprobs ?? []) assert.ok(lp.logprob <= 0, JSON.stringify(lp));
+  // The second pass's tokens spell exactly the content it wrote.
+  const tokens = content.flatMap((l) => l.logprobs!.map((lp) => lp.token)).join("");
+  assert.equal(tokens.trim(), content.map((l) => l.message.content).join("").trim());
+});

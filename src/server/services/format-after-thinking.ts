@@ -4,7 +4,7 @@
 // and a second pass under the grammar writes the content.
 import type { Format } from "../../api/inference.js";
 import { isEmpty, OutputParser, type OutputDelta, type OutputOptions } from "../../prompt/output.js";
-import type { GenerateParams, GenerateStats } from "../../runner/protocol.js";
+import type { GenerateParams, GenerateStats, Logprob } from "../../runner/protocol.js";
 import type { Lease } from "../../scheduler/scheduler.js";
 import { AsyncQueue } from "../async-queue.js";
 import type { Capability } from "../capabilities.js";
@@ -22,7 +22,8 @@ export interface TwoPasses<T> {
   output: OutputOptions;
   /** The prompt once the assistant has thought `thinking`. */
   rerender: (thinking: string) => Promise<string>;
-  chunk: (d: OutputDelta) => T | undefined;
+  /** A chunk from parsed output, with the log probabilities of the tokens that made it (when asked). */
+  chunk: (d: OutputDelta, logprobs?: Logprob[]) => T | undefined;
   final: (d: OutputDelta, stats: GenerateStats) => T;
 }
 
@@ -32,8 +33,8 @@ function run(lease: Lease, params: GenerateParams, signal: AbortSignal) {
   const forward = () => ac.abort();
   signal.addEventListener("abort", forward, { once: true });
   if (signal.aborted) ac.abort();
-  const texts = new AsyncQueue<string>();
-  const done = lease.runner.generate(params, { signal: ac.signal, onToken: (t) => texts.push(t) });
+  const texts = new AsyncQueue<{ text: string; logprobs?: Logprob[] }>();
+  const done = lease.runner.generate(params, { signal: ac.signal, onToken: (text, logprobs) => texts.push({ text, logprobs }) });
   done.then(() => texts.end(), (e) => texts.fail(e));
   const stats = done.finally(() => signal.removeEventListener("abort", forward));
   stats.catch(() => {}); // a failure reaches the reader through `texts`
@@ -47,9 +48,10 @@ export async function* formatAfterThinking<T>(x: TwoPasses<T>): AsyncGenerator<T
     const parser = new OutputParser(x.output);
     let thought = "";
     let switched = false;
-    for await (const text of first.texts) {
+    for await (const { text, logprobs } of first.texts) {
       if (switched || !text) continue;
       const d = parser.push(text);
+      let lps = logprobs;
       thought += d.thinking;
       if (thought && (d.content || d.calls.length > 0)) {
         // The content began: keep the thinking of this piece, drop the rest.
@@ -57,8 +59,10 @@ export async function* formatAfterThinking<T>(x: TwoPasses<T>): AsyncGenerator<T
         first.stop();
         d.content = "";
         d.calls = [];
+        // Its tokens also spell the dropped content, so they are not reported.
+        lps = undefined;
       }
-      const c = isEmpty(d) ? undefined : x.chunk(d);
+      const c = isEmpty(d) && !lps?.length ? undefined : x.chunk(d, lps);
       if (c) yield c;
     }
     const firstStats = await first.stats;
@@ -72,9 +76,9 @@ export async function* formatAfterThinking<T>(x: TwoPasses<T>): AsyncGenerator<T
     const prompt = await x.rerender(thought);
     const second = run(x.lease, { ...x.params, prompt }, x.signal);
     const content = new OutputParser({ tools: x.output.tools });
-    for await (const text of second.texts) {
-      const d = text ? content.push(text) : undefined;
-      const c = d && !isEmpty(d) ? x.chunk(d) : undefined;
+    for await (const { text, logprobs } of second.texts) {
+      const d = text || logprobs?.length ? content.push(text) : undefined;
+      const c = d && (!isEmpty(d) || logprobs?.length) ? x.chunk(d, logprobs) : undefined;
       if (c) yield c;
     }
     yield x.final(content.finish(), await second.stats);
