@@ -16,11 +16,22 @@ export interface RerankRequest {
   options?: Record<string, unknown>;
 }
 
+/** Documents as strings, or as Jina's `{"text": ...}` objects. */
+function decodeDocuments(v: unknown): string[] {
+  if (!Array.isArray(v)) throw new ApiError(400, "documents must be an array");
+  return v.map((d, i) => {
+    if (typeof d === "string") return d;
+    const text = d !== null && typeof d === "object" ? (d as { text?: unknown }).text : undefined;
+    if (typeof text === "string") return text;
+    throw new ApiError(400, `documents[${i}] must be a string or an object with a "text" string`);
+  });
+}
+
 export function decodeRerankRequest(body: unknown): RerankRequest {
   const req = decodeStruct<RerankRequest>(body, "RerankRequest", {
     model: t.string,
     query: t.string,
-    documents: t.array(t.string, "[]string"),
+    documents: t.custom(decodeDocuments),
     top_n: t.int,
     return_documents: t.bool,
     keep_alive: t.custom(decodeKeepAlive),
