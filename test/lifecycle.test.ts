@@ -3,11 +3,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GgufValueType } from "../src/gguf/types.js";
 import { RUNNER_STOPPED_MESSAGE } from "../src/runner/protocol.js";
+import { availableDrivers } from "./support/engine.js";
 import { rewriteGguf } from "./support/gguf.js";
 import { createFromGguf, post, postJson, SHARED, startTestServer, STORIES, type TestServer } from "./support/server.js";
 
@@ -247,5 +248,54 @@ test("OLLAMA_MAX_LOADED_MODELS evicts the idle model; OLLAMA_MAX_QUEUE=0 still s
     assert.equal(alone.status, 200, alone.text);
   } finally {
     await full.stop();
+  }
+});
+
+test("a llama-server's private socket folder goes with it: at once when the server dies, at the next start when its runner was SIGKILLed", { timeout: 120_000, skip: !availableDrivers().includes("llama-server") && "needs llama-server" }, async () => {
+  const scratch = await mkdtemp(join(tmpdir(), "corral-sockets-"));
+  const models = await mkdtemp(join(tmpdir(), "corral-sockets-models-"));
+  const sockets = async () => (await readdir(scratch)).filter((e) => e.startsWith("corral-llama-"));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const until = async (check: () => boolean) => {
+    for (const end = Date.now() + 20_000; !check(); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > end) throw new Error("timed out");
+    }
+  };
+  const generate = (srv: TestServer) => postJson(srv.url, "/api/generate", { model: "stories", prompt: "Once", stream: false, options: { num_predict: 2 } });
+  let srv = await startTestServer({ TMPDIR: scratch }, { models });
+  try {
+    await createFromGguf(srv.url, "stories", STORIES);
+    assert.equal((await generate(srv)).status, 200);
+    const [folder] = await sockets();
+    assert.ok(folder, "the runner's llama-server listens in a folder of its own");
+
+    // A SIGKILLed runner cleans nothing up: its folder stays until the next start removes it.
+    const [runner] = runnerPids(srv);
+    const [engine] = childrenOf(runner!);
+    process.kill(runner!, "SIGKILL");
+    await until(() => !alive(runner!) && !alive(engine!));
+    assert.deepEqual(await sockets(), [folder]);
+    await srv.kill();
+    srv = await startTestServer({ TMPDIR: scratch }, { models });
+    assert.deepEqual(await sockets(), [], "the start removed the dead runner's folder");
+
+    // A server that dies takes its runners with it, and each removes its folder as it goes.
+    assert.equal((await generate(srv)).status, 200);
+    assert.equal((await sockets()).length, 1);
+    const [next] = runnerPids(srv);
+    await srv.kill();
+    await until(() => !alive(next!));
+    assert.deepEqual(await sockets(), []);
+  } finally {
+    await srv.stop();
+    await rm(scratch, { recursive: true, force: true });
+    await rm(models, { recursive: true, force: true });
   }
 });

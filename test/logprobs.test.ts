@@ -196,7 +196,7 @@ test("/v1/chat/completions (openai SDK): logprobs.content with bytes and top_log
   assert.equal(none.choices[0]!.logprobs ?? null, null);
 });
 
-test("/v1/completions (openai SDK): legacy tokens, token_logprobs, top_logprobs and text_offset, streaming and not", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
+test("/v1/completions (openai SDK): legacy tokens, token_logprobs, top_logprobs and text_offset, with Ollama's content beside them, streaming and not", { skip: !hasLlamaServer && "needs llama-server" }, async () => {
   const req = { model: "stories", prompt, temperature: 0, max_tokens: 8, logprobs: 3 };
   const res = await openai.completions.create(req);
   const choice = res.choices[0]!;
@@ -214,6 +214,11 @@ test("/v1/completions (openai SDK): legacy tokens, token_logprobs, top_logprobs 
     const best = alts.reduce((a, b) => (b[1] > a[1] ? b : a));
     assert.deepEqual(best, [tok, lp.token_logprobs![i]]);
   });
+  // Ollama's own /v1/completions answers chat's `content`: scripts written against it find it too.
+  const content = (lp as unknown as { content: { token: string; logprob: number; top_logprobs: unknown[] }[] }).content;
+  assert.deepEqual(content.map((c) => c.token), lp.tokens);
+  assert.deepEqual(content.map((c) => c.logprob), lp.token_logprobs);
+  assert.ok(content.every((c) => c.top_logprobs.length === 3));
 
   const stream = await openai.completions.create({ ...req, stream: true });
   const tokens: string[] = [];

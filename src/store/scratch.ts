@@ -1,17 +1,19 @@
-// Scratch directories for the heavy steps of a create (conversion, quantization) live in the OS temp
-// directory, named with their owner's tag (owner.ts) so that a later start can remove those a killed
-// process left behind, while those of a live process are kept.
+// Scratch directories live in the OS temp directory, named with their owner's tag (owner.ts) so that a
+// later start can remove those a killed process left behind, while those of a live process are kept:
+// `create` for the heavy steps of a create (conversion, quantization), `llama` for the private folder
+// holding a llama-server's socket.
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OWNER, ownerIsGone } from "./owner.js";
 
-const PREFIX = "corral-create-";
-const SCRATCH_RE = /^corral-create-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
+export type ScratchKind = "create" | "llama";
 
-/** A new, empty scratch directory owned by this process. */
-export function makeScratchDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), `${PREFIX}${OWNER}-`));
+const SCRATCH_RE = /^corral-(?:create|llama)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
+
+/** A new, empty scratch directory owned by this process (mode 0700, as mkdtemp makes it). */
+export function makeScratchDir(kind: ScratchKind = "create"): Promise<string> {
+  return mkdtemp(join(tmpdir(), `corral-${kind}-${OWNER}-`));
 }
 
 /** Removes the scratch directories of processes that are gone; returns how many. */

@@ -1,6 +1,7 @@
 // Ollama's log probabilities in OpenAI's two shapes: chat's `{content:[{token, logprob, bytes,
 // top_logprobs}]}` and the legacy completions' parallel lists `{tokens, token_logprobs, top_logprobs,
-// text_offset}`.
+// text_offset}`. A completion carries both: OpenAI's clients read the lists, while Ollama's own
+// /v1/completions answers chat's `content`, which scripts written against Ollama read.
 import type { Logprob, TokenLogprob } from "../../api/inference.js";
 
 const chatToken = (t: TokenLogprob) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes ?? null });
@@ -12,8 +13,9 @@ export function chatLogprobs(list: Logprob[] | undefined) {
 }
 
 /**
- * A completion choice's legacy `logprobs`. `offset` is where the first token starts in the whole
- * answer (in characters), so the offsets of a stream continue from chunk to chunk.
+ * A completion choice's `logprobs`: the legacy lists, and chat's `content` beside them. `offset` is
+ * where the first token starts in the whole answer (in characters), so the offsets of a stream
+ * continue from chunk to chunk.
  */
 export function completionLogprobs(list: Logprob[] | undefined, offset = 0) {
   if (!list?.length) return undefined;
@@ -28,5 +30,6 @@ export function completionLogprobs(list: Logprob[] | undefined, offset = 0) {
     token_logprobs: list.map((l) => l.logprob),
     top_logprobs: list.map((l) => Object.fromEntries((l.top_logprobs ?? []).map((t) => [t.token, t.logprob]))),
     text_offset,
+    ...chatLogprobs(list),
   };
 }

@@ -1,9 +1,9 @@
 // One llama-server process: started on a private unix socket (never a TCP port), awaited until
 // its model is loaded, its log kept to explain a failure, and killed with the runner.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { makeScratchDir } from "../../../store/scratch.js";
 import { EngineError } from "../engine.js";
 import { LlamaServerHttp } from "./http.js";
 
@@ -32,15 +32,16 @@ export class LlamaServerProcess {
     child.stderr?.on("data", keep);
     child.on("exit", () => {
       this.exited = true;
-      rmSync(dirname(socket), { recursive: true, force: true });
+      this.removeSocketDir();
       if (!this.stopping) onDied();
     });
   }
 
   /** Starts llama-server with these arguments (no --host/--port: the socket is ours to choose). */
   static async start(binary: string, args: string[], opts: { debug: boolean; onDied: () => void }): Promise<LlamaServerProcess> {
-    // A folder only this user can enter: llama-server has no key, so its socket must not be reachable by others.
-    const dir = mkdtempSync(join(tmpdir(), "corral-llama-"));
+    // A folder only this user can enter: llama-server has no key, so its socket must not be reachable by
+    // others. It is named for this runner, so a start after a SIGKILL removes it (store/startup.ts).
+    const dir = await makeScratchDir("llama");
     const socket = join(dir, "llama-server.sock");
     const child = spawn(binary, [...args, "--host", socket], { stdio: ["ignore", "pipe", "pipe"] });
     let startErr: Error | undefined;
@@ -93,9 +94,14 @@ export class LlamaServerProcess {
     clearTimeout(timer);
   }
 
-  /** Synchronous last resort when the runner itself exits. */
+  /** Synchronous last resort when the runner itself exits: no exit event will come to clean up. */
   killNow(): void {
     this.stopping = true;
     if (!this.exited) this.child.kill("SIGKILL");
+    this.removeSocketDir();
+  }
+
+  private removeSocketDir(): void {
+    rmSync(dirname(this.socket), { recursive: true, force: true });
   }
 }
