@@ -5,8 +5,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { runCli, type CliResult } from "./support/cli.js";
-import { blobOf, seedModel, startProxy, startRegistry, type CountingProxy, type TestRegistry } from "./support/registry.js";
-import { postJson, startTestServer, type TestServer } from "./support/server.js";
+import { blobOf, seedModel, type CountingProxy, type TestRegistry } from "./support/registry.js";
+import { startRegistryStack, stopRegistryStack } from "./support/registry-stack.js";
+import { postJson, type TestServer } from "./support/server.js";
 
 const MiB = 1 << 20;
 
@@ -14,17 +15,8 @@ let registry: TestRegistry;
 let proxy: CountingProxy;
 let srv: TestServer;
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startProxy(registry.url);
-  srv = await startTestServer();
-});
-
-after(async () => {
-  await srv?.stop();
-  await proxy?.close();
-  await registry?.stop();
-});
+before(async () => ({ registry, proxy, srv } = await startRegistryStack()));
+after(() => stopRegistryStack({ registry, proxy, srv }));
 
 const cli = (...args: string[]) => runCli(`127.0.0.1:${srv.port}`, args);
 

@@ -13,7 +13,8 @@ import { Repository } from "../src/registry/client.js";
 import { Downloads } from "../src/registry/download.js";
 import { ModelStore } from "../src/store/store.js";
 import { ndjson, post, postJson, startTestServer, type TestServer } from "./support/server.js";
-import { blobOf, seedModel, sha256, startProxy, startRegistry, type CountingProxy, type TestRegistry } from "./support/registry.js";
+import { blobOf, seedModel, sha256, type CountingProxy, type TestRegistry } from "./support/registry.js";
+import { startRegistryStack, stopRegistryStack } from "./support/registry-stack.js";
 
 const MiB = 1 << 20;
 /** What a resumed pull may fetch twice: progress not yet saved when the transfer broke, plus buffers. */
@@ -23,17 +24,8 @@ let registry: TestRegistry;
 let proxy: CountingProxy;
 let srv: TestServer;
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startProxy(registry.url);
-  srv = await startTestServer();
-});
-
-after(async () => {
-  await srv?.stop();
-  await proxy?.close();
-  await registry?.stop();
-});
+before(async () => ({ registry, proxy, srv } = await startRegistryStack()));
+after(() => stopRegistryStack({ registry, proxy, srv }));
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 60_000;

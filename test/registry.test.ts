@@ -10,23 +10,15 @@ import { buildManifest, CONFIG_MEDIA_TYPE, MEDIA_TYPE } from "../src/store/manif
 import { ModelStore } from "../src/store/store.js";
 import { createFromGguf, freePort, ndjson, post, postJson, startTestServer, STORIES, type TestServer } from "./support/server.js";
 import { parseMetrics } from "./support/metrics.js";
-import { blobOf, seedModel, startProxy, startRegistry, type CountingProxy, type TestRegistry } from "./support/registry.js";
+import { blobOf, seedModel, type CountingProxy, type TestRegistry } from "./support/registry.js";
+import { startRegistryStack, stopRegistryStack } from "./support/registry-stack.js";
 
 let registry: TestRegistry;
 let proxy: CountingProxy;
 let srv: TestServer;
 
-before(async () => {
-  registry = await startRegistry();
-  proxy = await startProxy(registry.url);
-  srv = await startTestServer();
-});
-
-after(async () => {
-  await srv?.stop();
-  await proxy?.close();
-  await registry?.stop();
-});
+before(async () => ({ registry, proxy, srv } = await startRegistryStack()));
+after(() => stopRegistryStack({ registry, proxy, srv }));
 
 const manifestFile = (models: string, host: string, ns: string, model: string, tag: string) => join(models, "manifests", host, ns, model, tag);
 
