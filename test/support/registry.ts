@@ -236,7 +236,7 @@ export interface CountingProxy {
   /** Response body bytes of blob GETs forwarded to clients. */
   blobBytes: () => number;
   requests: ProxyRequest[];
-  /** Resolves once `bytes` blob bytes have been served, then holds every blob response until release(). */
+  /** Resolves once exactly `bytes` blob bytes have been served, then holds every blob response until release(). */
   holdAt(bytes: number): Promise<void>;
   release(): void;
   /** Blob GETs are answered with a 307 to this base URL (blob storage on another host). */
@@ -252,7 +252,8 @@ export async function startProxy(upstream: string): Promise<CountingProxy> {
   let served = 0;
   let threshold = Infinity;
   let reached: (() => void) | undefined;
-  let held: IncomingMessage[] = [];
+  /** Held blob answers, each with what resumes it (the unsent rest of the chunk first). */
+  let held: { ures: IncomingMessage; resume: () => void }[] = [];
   let holding = false;
   const requests: ProxyRequest[] = [];
 
@@ -268,7 +269,7 @@ export async function startProxy(upstream: string): Promise<CountingProxy> {
     release() {
       threshold = Infinity;
       holding = false;
-      for (const r of held) r.resume();
+      for (const h of held) h.resume();
       held = [];
     },
     close: () => new Promise((r) => server.close(() => r())),
@@ -288,24 +289,29 @@ export async function startProxy(upstream: string): Promise<CountingProxy> {
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (ures) => {
       entry.status = ures.statusCode;
       res.writeHead(ures.statusCode ?? 502, ures.headers);
-      ures.on("data", (c: Buffer) => {
-        if (isBlobGet) {
-          served += c.length;
-          if (served >= threshold) {
-            holding = true;
-            reached?.();
-            reached = undefined;
-          }
-          if (holding) {
-            ures.pause();
-            held.push(ures);
-          }
-        }
+      const send = (c: Buffer) => {
+        if (isBlobGet) served += c.length;
         // Counted bytes are bytes the client is taking: no buffering here beyond the socket's.
         if (!res.write(c)) {
           ures.pause();
-          res.once("drain", () => !held.includes(ures) && ures.resume());
+          res.once("drain", () => !held.some((h) => h.ures === ures) && ures.resume());
         }
+      };
+      const hold = (rest: Buffer) => {
+        ures.pause();
+        held.push({ ures, resume: () => (rest.length > 0 && !res.destroyed && send(rest), ures.resume()) });
+      };
+      ures.on("data", (c: Buffer) => {
+        if (!isBlobGet) return send(c);
+        if (holding) return hold(c);
+        // Exactly `threshold` bytes go out, however the chunks fall and however many answers run at once.
+        const room = Math.max(0, threshold - served);
+        if (c.length < room) return send(c);
+        send(c.subarray(0, room));
+        holding = true;
+        reached?.();
+        reached = undefined;
+        hold(c.subarray(room));
       });
       ures.on("end", () => res.end());
       ures.on("error", () => res.destroy());
